@@ -1,0 +1,208 @@
+"""Validation of partially labeled targets and of column views."""
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.utils import column_or_1d
+from sklearn.utils.multiclass import check_classification_targets
+
+from .. import UNLABELED
+
+__all__ = ["check_partially_labeled", "labeled_mask", "AllLabeledWarning"]
+
+
+class AllLabeledWarning(UserWarning):
+    """Warning raised when a semi-supervised estimator gets no unlabeled row.
+
+    The estimator still fits: it then learns from the labeled rows only.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklabelfree.utils.validation import (
+    ...     AllLabeledWarning, check_partially_labeled)
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     _ = check_partially_labeled([0, 1, 1])
+    >>> w[0].category is AllLabeledWarning
+    True
+    """
+
+
+def _is_unlabeled_scalar(value):
+    """Whether one entry of an object-dtype target is the marker ``-1``."""
+    return (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool)
+        and value == UNLABELED
+    )
+
+
+def labeled_mask(y):
+    """Boolean mask of the labeled rows of a partially labeled target.
+
+    A row is unlabeled when its label is ``-1`` (:data:`sklabelfree.UNLABELED`).
+    For object arrays only the integer ``-1`` marks an unlabeled row; the
+    string ``"-1"`` does not.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Target with ``-1`` for unlabeled entries.
+
+    Returns
+    -------
+    mask : ndarray of bool, same shape as ``y``
+        ``True`` where a label is present.
+
+    Examples
+    --------
+    >>> from sklabelfree.utils.validation import labeled_mask
+    >>> labeled_mask([0, -1, 2])
+    array([ True, False,  True])
+    """
+    y = np.asarray(y)
+    if y.dtype.kind == "O":
+        flat = np.fromiter(
+            (not _is_unlabeled_scalar(v) for v in y.ravel()), dtype=bool, count=y.size
+        )
+        return flat.reshape(y.shape)
+    if y.dtype.kind in "USb":
+        return np.ones(y.shape, dtype=bool)
+    return y != UNLABELED
+
+
+def check_partially_labeled(
+    y,
+    *,
+    min_classes=2,
+    warn_all_labeled=True,
+    allow_negative_labels=True,
+    estimator_name=None,
+):
+    """Validate a partially labeled classification target.
+
+    Every sklabelfree estimator calls this helper on ``y`` so that the
+    rules, and the messages, are the same everywhere:
+
+    - ``-1`` marks an unlabeled row and is never a class;
+    - ``NaN`` is refused with a message saying to use ``-1``;
+    - at least one row must be labeled, with at least ``min_classes``
+      distinct classes among the labeled rows;
+    - labels are all numbers or all strings (string labels live in an
+      ``object`` array, where the integer ``-1`` marks unlabeled rows);
+    - a target with no unlabeled row is accepted with an
+      :class:`AllLabeledWarning`.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Target, ``-1`` for unlabeled rows. A column vector is raveled with a
+        ``DataConversionWarning``.
+    min_classes : int, default=2
+        Minimum number of distinct classes among the labeled rows.
+    warn_all_labeled : bool, default=True
+        Warn when no row is unlabeled.
+    allow_negative_labels : bool, default=True
+        Whether negative numeric labels other than ``-1`` are accepted as
+        classes. Deep estimators set it to False, where ``-2`` is almost
+        always a mistake.
+    estimator_name : str, default=None
+        Name used in error messages.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+        The validated target (a new array; the input is never modified).
+        String arrays are returned with ``object`` dtype.
+    labeled : ndarray of bool of shape (n_samples,)
+        Mask of the labeled rows.
+    classes : ndarray of shape (n_classes,)
+        Sorted classes present among the labeled rows.
+
+    Raises
+    ------
+    ValueError
+        On ``None``, NaN, all rows unlabeled, fewer than ``min_classes``
+        classes, mixed label types, continuous targets or the string ``"-1"``.
+
+    Examples
+    --------
+    >>> from sklabelfree.utils.validation import check_partially_labeled
+    >>> y, labeled, classes = check_partially_labeled([0, 1, -1, 1])
+    >>> labeled
+    array([ True,  True, False,  True])
+    >>> classes
+    array([0, 1])
+    """
+    who = f"{estimator_name}: " if estimator_name else ""
+    if y is None:
+        raise ValueError(
+            f"{who}requires y to be passed, but the target y is None. "
+            "Mark unlabeled rows with -1."
+        )
+    y = column_or_1d(y, warn=True)
+    y = np.array(y, copy=True)
+    if y.dtype.kind in "US":
+        if np.any(y == str(UNLABELED)):
+            raise ValueError(
+                f"{who}y contains the string '-1'. Unlabeled rows are marked with "
+                "the integer -1; use an object array, e.g. "
+                "np.array(['cat', -1, 'dog'], dtype=object)."
+            )
+        y = y.astype(object)
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        raise ValueError(
+            f"{who}y contains NaN. Mark unlabeled rows with -1 "
+            "(sklabelfree.UNLABELED), not NaN."
+        )
+    if y.dtype.kind == "c":
+        raise ValueError(f"{who}complex labels are not supported.")
+    labeled = labeled_mask(y)
+    if y.dtype.kind == "O":
+        kinds = set()
+        for v in y[labeled]:
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                raise ValueError(
+                    f"{who}y contains None or NaN. Mark unlabeled rows with -1 "
+                    "(sklabelfree.UNLABELED)."
+                )
+            kinds.add("str" if isinstance(v, str) else "number")
+        if len(kinds) > 1:
+            raise ValueError(
+                f"{who}y mixes label types (strings and numbers). Use one type "
+                "for the classes and the integer -1 for unlabeled rows."
+            )
+    if y.shape[0] == 0:
+        raise ValueError(f"{who}y is empty: at least one labeled row is needed.")
+    if not labeled.any():
+        raise ValueError(
+            f"{who}every row of y is unlabeled (-1): at least one labeled row "
+            "of each of two classes is needed."
+        )
+    y_labeled = y[labeled]
+    if y.dtype.kind == "O" and all(isinstance(v, str) for v in y_labeled):
+        pass
+    else:
+        check_classification_targets(y_labeled)
+    if not allow_negative_labels and y.dtype.kind in "if":
+        negative = np.unique(y_labeled[y_labeled < 0])
+        if negative.size:
+            raise ValueError(
+                f"{who}y contains negative labels {negative.tolist()}; only -1 "
+                "(unlabeled) may be negative."
+            )
+    classes = np.unique(y_labeled)
+    if classes.shape[0] < min_classes:
+        raise ValueError(
+            f"{who}y has {classes.shape[0]} class among its labeled rows; at least "
+            f"{min_classes} classes are needed. Labeled classes: {classes.tolist()}."
+        )
+    if warn_all_labeled and labeled.all():
+        warnings.warn(
+            f"{who}y contains no unlabeled rows (-1): fitting on labeled data only.",
+            AllLabeledWarning,
+            stacklevel=3,
+        )
+    return y, labeled, classes

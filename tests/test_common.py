@@ -1,0 +1,34 @@
+"""scikit-learn's estimator checks and sklabelfree's own, over every public estimator."""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklabelfree.utils._test_common import construct_instances, expected_failed_checks
+from sklabelfree.utils.discovery import all_estimators
+from sklabelfree.utils.estimator_checks import yield_semi_supervised_checks
+
+ESTIMATORS = [
+    est for _, cls in all_estimators() for est in construct_instances(cls)
+]
+
+
+def test_discovery_finds_estimators():
+    names = {name for name, _ in all_estimators()}
+    assert "PseudoLabelClassifier" in names
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+def _semi_supervised_cases():
+    for est in ESTIMATORS:
+        if getattr(est, "_sklabelfree_semi_supervised", False):
+            for check in yield_semi_supervised_checks(est):
+                yield pytest.param(est, check, id=f"{est!r}-{check.__name__}")
+
+
+@pytest.mark.parametrize("estimator, check", list(_semi_supervised_cases()))
+def test_semi_supervised_contract(estimator, check):
+    check(estimator)
