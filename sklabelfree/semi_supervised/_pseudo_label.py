@@ -106,7 +106,7 @@ class PseudoLabelClassifier(BaseSemiSupervisedMetaEstimator):
         pseudo-labeled.
     n_features_in_ : int
         Number of features seen in ``fit`` (when ``X`` has columns).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of the features, when ``X`` is a DataFrame with string columns.
 
     See Also
@@ -133,8 +133,10 @@ class PseudoLabelClassifier(BaseSemiSupervisedMetaEstimator):
     >>> from sklabelfree.semi_supervised import PseudoLabelClassifier
     >>> X, y, X_test, y_test, _ = digits_benchmark_split(20, random_state=0)
     >>> clf = PseudoLabelClassifier(LogisticRegression(), random_state=0).fit(X, y)
-    >>> clf.termination_condition_, int((clf.transduction_ != -1).sum())
-    ('max_iter', 1257)
+    >>> clf.termination_condition_, clf.n_iter_
+    ('max_iter', 10)
+    >>> bool((clf.transduction_ != -1).mean() > 0.9)
+    True
     >>> bool(clf.score(X_test, y_test) > 0.8)
     True
     """

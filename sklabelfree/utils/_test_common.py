@@ -7,6 +7,9 @@ the reason. ``tests/test_common.py`` uses both.
 """
 
 from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
+
+from ..semi_supervised import FeatureDropout, GaussianNoise
 
 # Parameters that make each estimator cheap; estimators not listed are
 # built with their defaults.
@@ -15,6 +18,63 @@ CHECK_PARAMS = {
         dict(estimator=LogisticRegression(), max_iter=3),
         dict(estimator=LogisticRegression(), max_iter=3, soft=True,
              criterion="threshold", threshold=0.6, sharpen_temperature=0.5),
+    ],
+    "NoisyStudentClassifier": [
+        dict(teacher=LogisticRegression(), n_generations=2),
+        dict(teacher=LogisticRegression(), n_generations=1,
+             noise=GaussianNoise(std=0.1)),
+        dict(teacher=LogisticRegression(), n_generations=1, soft=False,
+             noise=FeatureDropout(rate=0.1)),
+    ],
+    # views=None: a random split of the columns, so the checks work with any
+    # number of features (with a single feature, fit raises a clear ValueError
+    # that check_fit2d_1feature accepts).
+    "SupervisedNetClassifier": [
+        dict(max_epochs=10, module__width=8, lr=1e-2, random_state=0),
+        dict(max_epochs=10, module__width=8, lr=1e-2, mixup_alpha=0.5, random_state=0),
+    ],
+    "FixMatchClassifier": [
+        dict(max_epochs=10, module__width=8, lr=1e-2, random_state=0),
+    ],
+    "MixMatchClassifier": [
+        dict(max_epochs=10, module__width=8, lr=1e-2, lambda_u=10.0, random_state=0),
+    ],
+    # steps_per_epoch=3: the default (one pass over the 90 rows of the
+    # semi-supervised checks per epoch) is a single step, too few for the
+    # accuracy those checks ask for.
+    "PiModelClassifier": [
+        dict(max_epochs=10, steps_per_epoch=3, module__width=8, lr=1e-2, random_state=0),
+    ],
+    "TemporalEnsemblingClassifier": [
+        dict(max_epochs=10, steps_per_epoch=3, module__width=8, lr=1e-2, random_state=0),
+    ],
+    "MeanTeacherClassifier": [
+        dict(max_epochs=10, steps_per_epoch=3, module__width=8, lr=1e-2, random_state=0),
+        dict(max_epochs=10, steps_per_epoch=3, module__width=8, lr=1e-2,
+             predict_with="student", ema_decay_after_rampup=0.999, rampup_epochs=2,
+             random_state=0),
+    ],
+    # steps_per_epoch=5: on the 90-row check data an epoch is a single step
+    # otherwise, too few for the pseudo labels of t1..t2 to be right.
+    "DeepPseudoLabelClassifier": [
+        dict(max_epochs=10, steps_per_epoch=5, module__width=8, lr=1e-2, t1=3, t2=6,
+             random_state=0),
+        dict(max_epochs=10, steps_per_epoch=5, module__width=8, lr=1e-2, t1=3, t2=6,
+             threshold=0.9, random_state=0),
+    ],
+    "EntropyMinimizationClassifier": [
+        dict(max_epochs=10, steps_per_epoch=5, module__width=8, lr=1e-2, rampup=3,
+             random_state=0),
+    ],
+    "VATClassifier": [
+        dict(max_epochs=10, steps_per_epoch=5, module__width=8, lr=1e-2, random_state=0),
+        dict(max_epochs=10, steps_per_epoch=5, module__width=8, lr=1e-2, n_power=2,
+             entropy_weight=0.5, random_state=0),
+    ],
+    "CoTrainingClassifier": [
+        dict(estimator=LogisticRegression(), k=4, pool_size=20, max_iter=3),
+        dict(estimator=LogisticRegression(), estimator2=GaussianNB(), k=6,
+             pool_size=30, max_iter=3, threshold=0.5, require_agreement=False),
     ],
 }
 
@@ -32,6 +92,16 @@ _NO_ROUND_WHEN_ALL_LABELED = (
     "so n_iter_ is 0 (as for sklearn's SelfTrainingClassifier)."
 )
 
+# skorch nets (sklabelfree.neural.BaseSemiSupervisedNet subclasses).
+_SKORCH = {
+    "check_no_attributes_set_in_init": (
+        "skorch's NeuralNet.__init__ sets history_, initialized_ and "
+        "virtual_params_ and stores module__* arguments as attributes; that is "
+        "skorch's design, and clone/get_params still work."
+    ),
+    "check_classifiers_classes": _MINUS_ONE_CLASS,
+}
+
 # check name -> reason, per estimator class name.
 _META = {
     "check_classifiers_classes": _MINUS_ONE_CLASS,
@@ -39,6 +109,18 @@ _META = {
 }
 EXPECTED_FAILED_CHECKS = {
     "PseudoLabelClassifier": _META,
+    "CoTrainingClassifier": _META,
+    # No max_iter parameter, so check_non_transformer_estimators_n_iter passes.
+    "NoisyStudentClassifier": {"check_classifiers_classes": _MINUS_ONE_CLASS},
+    "SupervisedNetClassifier": _SKORCH,
+    "FixMatchClassifier": _SKORCH,
+    "MixMatchClassifier": _SKORCH,
+    "PiModelClassifier": _SKORCH,
+    "TemporalEnsemblingClassifier": _SKORCH,
+    "MeanTeacherClassifier": _SKORCH,
+    "DeepPseudoLabelClassifier": _SKORCH,
+    "EntropyMinimizationClassifier": _SKORCH,
+    "VATClassifier": _SKORCH,
 }
 
 
