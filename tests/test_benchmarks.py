@@ -22,10 +22,10 @@ FAST = ["svc-labeled", "sklearn-label-spreading", "lr-labeled", "svc-all-labels"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _table_rows(text):
+def _table_rows(text, first="method"):
     """The data rows of the plain text table of a report: {method: [cells]}."""
     lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("method "))
+    start = next(i for i, line in enumerate(lines) if line.startswith(first + " "))
     header = re.split(r"\s{2,}", lines[start].strip())
     assert set(lines[start + 1].replace(" ", "")) == {"-"}
     rows = {}
@@ -152,6 +152,15 @@ def test_registry():
         "pseudo-label-lr",
         "co-training-lr",
         "noisy-student-lr",
+        "supervised-net",
+        "fixmatch",
+        "mixmatch",
+        "mean-teacher",
+        "pi-model",
+        "temporal-ensembling",
+        "deep-pseudo-label",
+        "entropy-minimization",
+        "vat",
         "svc-all-labels",
     ]
     for method in semi_supervised_methods().values():
@@ -222,3 +231,269 @@ def test_python_dash_m_entry_point():
     assert proc.returncode == 2
     assert "usage: python -m sklabelfree.benchmarks semi-supervised" in proc.stderr
     assert "7 is not a positive multiple of 10" in proc.stderr
+
+
+# ---------------------------------------------------------------------------
+# The deep nets: which fits the default run, --full and explicit options make.
+
+import sklabelfree.benchmarks._semi_supervised as _ssl_bench  # noqa: E402
+
+CLASSIC = [
+    "svc-labeled",
+    "sklearn-self-training-svc",
+    "sklearn-label-spreading",
+    "lr-labeled",
+    "pseudo-label-lr",
+    "co-training-lr",
+    "noisy-student-lr",
+    "svc-all-labels",
+]
+DEFAULT_DEEP = ["supervised-net", "fixmatch", "mixmatch"]
+OTHER_DEEP = [
+    "mean-teacher",
+    "pi-model",
+    "temporal-ensembling",
+    "deep-pseudo-label",
+    "entropy-minimization",
+    "vat",
+]
+
+
+@pytest.fixture
+def fake_fits(monkeypatch):
+    """Record the fits a run asks for instead of fitting (in this process)."""
+    calls = []
+
+    def fake_run_fit(method, n_labels, seed, n_threads):
+        calls.append((method.key, n_labels, seed))
+        return dict(accuracy=0.5, fit_seconds=0.0, messages=set(), deep=False, error=None)
+
+    monkeypatch.setattr(_ssl_bench, "_run_fit", fake_run_fit)
+    monkeypatch.setattr(_ssl_bench.Method, "missing", lambda self: None)
+    return calls
+
+
+def _fits_by_method(calls):
+    out = {}
+    for key, n_labels, seed in calls:
+        out.setdefault(key, set()).add((n_labels, seed))
+    return out
+
+
+def test_deep_methods_are_registered_lazily():
+    methods = semi_supervised_methods()
+    for key in DEFAULT_DEEP + OTHER_DEEP:
+        m = methods[key]
+        assert m.train_on == "partial" and m.as_images
+        assert m.requires[0].startswith("sklabelfree.semi_supervised:")
+        assert m.quick == {"labels": (20,), "seeds": (0,)}
+        assert m.in_default_run == (key in DEFAULT_DEEP)
+    assert [k for k, m in methods.items() if m.in_default_run] == (
+        CLASSIC[:-1] + DEFAULT_DEEP + CLASSIC[-1:]
+    )
+    with pytest.raises(ValueError, match="quick must be"):
+        Method("x", None, "partial", quick={"budgets": (20,)})
+
+
+def test_default_run_measures_the_deep_nets_on_a_subset(fake_fits):
+    result = run_semi_supervised()
+    fits = _fits_by_method(fake_fits)
+    assert set(fits) == set(CLASSIC + DEFAULT_DEEP)
+    every = {(b, s) for b in (20, 50, 100) for s in (0, 1, 2)}
+    for key in CLASSIC[:-1]:
+        assert fits[key] == every
+    assert fits["svc-all-labels"] == {(20, 0), (20, 1), (20, 2)}  # reused for 50, 100
+    for key in DEFAULT_DEEP:
+        assert fits[key] == {(20, 0)}
+    assert len(fake_fits) == 7 * 9 + 3 + 3
+    assert result.methods == CLASSIC[:-1] + DEFAULT_DEEP + CLASSIC[-1:]
+    report = result.report()
+    _, rows = _table_rows(report)
+    assert rows["fixmatch"][:4] == ["0.500", "-", "-", "-"]
+    assert "supervised-net, fixmatch, mixmatch: seed 0 at 20 labels only" in report
+    assert "not in the default run: " + ", ".join(OTHER_DEEP) in report
+    assert "full: no" in report
+
+
+def test_full_runs_every_method_budget_and_seed(fake_fits):
+    result = run_semi_supervised(full=True)
+    fits = _fits_by_method(fake_fits)
+    every = {(b, s) for b in (20, 50, 100) for s in (0, 1, 2)}
+    assert set(fits) == set(CLASSIC + DEFAULT_DEEP + OTHER_DEEP)
+    for key, done in fits.items():
+        assert done == ({(20, 0), (20, 1), (20, 2)} if key == "svc-all-labels" else every)
+    assert result.notes == []
+    assert "full: yes" in result.report()
+
+
+def test_explicit_options_win_over_the_default_subset(fake_fits):
+    run_semi_supervised(seeds=[0, 1], methods=["fixmatch", "svc-labeled"])
+    fits = _fits_by_method(fake_fits)
+    assert fits["fixmatch"] == {(20, 0), (20, 1)}
+    assert fits["svc-labeled"] == {(b, s) for b in (20, 50, 100) for s in (0, 1)}
+
+    fake_fits.clear()
+    result = run_semi_supervised(labels=[50], methods=["vat"])  # named: runs
+    assert fake_fits == [("vat", 50, 0)]
+    assert "not in the default run" not in result.report()
+
+    fake_fits.clear()
+    run_semi_supervised(labels=[20, 50], seeds=[1, 2], methods=["mixmatch"])
+    assert _fits_by_method(fake_fits)["mixmatch"] == {(b, s) for b in (20, 50) for s in (1, 2)}
+
+    fake_fits.clear()
+    run_semi_supervised(seeds=[1], methods=["mixmatch"])  # the labels stay at 20
+    assert fake_fits == [("mixmatch", 20, 1)]
+
+    fake_fits.clear()
+    odd = Method("odd", lambda seed: None, "partial", quick={"seeds": (7,)})
+    result = run_semi_supervised(methods=[odd])
+    assert fake_fits == []
+    assert "odd: not run" in result.report()
+
+
+def test_cli_default_and_full_selection(fake_fits, capsys):
+    assert main(["semi-supervised", "--n-jobs", "1", "-q"]) == 0
+    assert set(_fits_by_method(fake_fits)) == set(CLASSIC + DEFAULT_DEEP)
+    out = capsys.readouterr().out
+    assert "jobs: 1" in out and "seed 0 at 20 labels only" in out
+    fake_fits.clear()
+    assert main(["semi-supervised", "--full", "--n-jobs", "1", "-q"]) == 0
+    assert len(fake_fits) == 16 * 9 + 3
+    fake_fits.clear()
+    assert main(["semi-supervised", "--methods", "pi-model", "--seeds", "0", "1",
+                 "--n-jobs", "1", "-q"]) == 0
+    assert sorted(fake_fits) == [("pi-model", 20, 0), ("pi-model", 20, 1)]
+    capsys.readouterr()
+
+
+def test_classic_methods_do_not_import_torch():
+    code = (
+        "import sys\n"
+        "from sklabelfree.benchmarks.__main__ import main\n"
+        "main(['semi-supervised', '--labels', '20', '--seeds', '0', '--methods',"
+        " 'svc-labeled', 'lr-labeled', '-q'])\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "svc-labeled" in proc.stdout
+
+
+def _tiny_supervised_net(seed):
+    from sklabelfree.semi_supervised import SupervisedNetClassifier
+
+    return SupervisedNetClassifier(max_epochs=1, steps_per_epoch=2, random_state=seed)
+
+
+def test_a_deep_run_notes_the_training_speed_and_restores_torch_threads(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(_ssl_bench, "_SPEED_CHECK", {"epochs": 1, "steps": 2})
+    tiny = Method("tiny-net", _tiny_supervised_net, "partial", as_images=True)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        result = run_semi_supervised(labels=[20], seeds=[0], methods=[tiny], n_threads=1)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+    assert 0.0 <= result.records[0]["accuracy"] <= 1.0
+    assert "torch" in result.versions and "skorch" in result.versions
+    assert "training loop speed: a SupervisedNetClassifier epoch took" in result.notes[-1]
+    assert result.report().rstrip().endswith("python -m sklabelfree.benchmarks speed")
+    no_check = run_semi_supervised(labels=[20], seeds=[0], methods=[tiny],
+                                   speed_check=False)
+    assert no_check.notes == []
+    assert no_check.records[0]["accuracy"] == result.records[0]["accuracy"]
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_results():
+    tiny = Method("tiny-net", _tiny_supervised_net, "partial", as_images=True)
+    runs = [
+        run_semi_supervised(labels=[20, 50], seeds=[0, 1], methods=[tiny, "svc-labeled"],
+                            n_jobs=n_jobs, speed_check=False)
+        for n_jobs in (1, 2)
+    ]
+    keys = [[(r["method"], r["budget"], r["seed"], r["accuracy"]) for r in run.records]
+            for run in runs]
+    assert keys[0] == keys[1]
+
+
+# ---------------------------------------------------------------------------
+# The speed comparison.
+
+
+def test_speed_subcommand_tiny(capsys):
+    assert "speed" in SUBCOMMANDS
+    argv = ["speed", "--seeds", "0", "--epochs", "1", "--steps", "2", "-q"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Training speed on digits images")
+    assert "steps: 2 per epoch of 32 rows (64 rows)" in out
+    header, rows = _table_rows(out, first="loop")
+    assert header == ["loop", "epoch ms", "ratio", "CPU ms", "CPU ratio", "CPU ms / step"]
+    assert list(rows) == ["torch-loop", "supervised-net", "skorch-dataloader"]
+    assert rows["torch-loop"][1] == rows["torch-loop"][3] == "1.00"
+    for cells in rows.values():
+        assert all(float(cell) > 0 for cell in cells)
+    assert "Loops:" in out and "1.15x" in out
+
+
+def test_speed_report_formats():
+    from sklabelfree.benchmarks import SpeedResult, run_speed
+
+    result = run_speed(["torch-loop", "supervised-net"], epochs=2, steps=1)
+    assert isinstance(result, SpeedResult)
+    assert {k: len(v) for k, v in result.times.items()} == {
+        "torch-loop": 2, "supervised-net": 2}
+    assert {k: len(v) for k, v in result.cpu_times.items()} == {
+        "torch-loop": 2, "supervised-net": 2}
+    assert result.ratio("torch-loop") == 1.0
+    assert "±" in result.to_table(std=True)
+    assert result.report(fmt="markdown").startswith("**Training speed")
+    docutils_core = pytest.importorskip("docutils.core")
+    doctree = docutils_core.publish_doctree(
+        result.report(fmt="rst", command="python -m sklabelfree.benchmarks speed"),
+        settings_overrides={"report_level": 5, "halt_level": 5},
+    )
+    problems = [node.astext() for node in doctree.findall()
+                if node.tagname == "system_message" and int(node.get("level", 0)) >= 2]
+    assert problems == []
+    assert len([n for n in doctree.findall() if n.tagname == "table"]) == 1
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["semi-supervised", "--n-jobs", "0"], "n-jobs must be >= 1"),
+        (["semi-supervised", "--n-jobs", "two"], "not an integer: 'two'"),
+        (["semi-supervised", "--methods", "fixmatch", "fixmatch"], "given twice"),
+        (["speed", "--epochs", "0"], "must be >= 1, got 0"),
+        (["speed", "--loops", "numpy-loop"], "invalid choice: 'numpy-loop'"),
+        (["speed", "--steps", "40"], "at most 39 steps of 32 rows"),
+        (["speed", "--batch-size", "2000"], "batch_size must be at most 1257"),
+        (["speed", "--seeds", "-4"], "a seed must be in [0, 2**32)"),
+        (["speed", "--labels", "20"], "unrecognized arguments: --labels"),
+    ],
+)
+def test_bad_arguments_of_the_new_options(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(n_jobs=0), "n_jobs must be an int >= 1"),
+        (dict(n_jobs=1.5), "n_jobs must be an int >= 1"),
+    ],
+)
+def test_bad_n_jobs_of_the_function(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        run_semi_supervised(methods=["svc-labeled"], **kwargs)

@@ -395,3 +395,217 @@ def test_noise_params_and_repr():
     assert cloned is not noise and cloned.get_params() == noise.get_params()
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         GaussianNoise()(np.ones(5), 0)
+
+
+# --------------------------------------------------------------------------- deep students
+# Imported here so that the tests above do not depend on torch.
+import warnings  # noqa: E402
+
+import torch  # noqa: E402
+from sklearn.utils.validation import has_fit_parameter  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+from sklabelfree.base import SemiSupervisedMixin  # noqa: E402
+from sklabelfree.neural import SSLBatch  # noqa: E402
+from sklabelfree.semi_supervised import SupervisedNetClassifier  # noqa: E402
+from sklabelfree.utils import AllLabeledWarning, check_partially_labeled  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+class SemiRecording(SemiSupervisedMixin, LogisticRegression):
+    """A semi-supervised spy: records its ``fit`` target, learns from labeled rows.
+
+    It validates ``y`` like sklabelfree's estimators, so a target without
+    ``-1`` makes it emit an ``AllLabeledWarning``.
+    """
+
+    def fit(self, X, y, sample_weight=None):
+        y, labeled, _ = check_partially_labeled(y)
+        self.fit_y_ = y.copy()
+        self.fit_w_ = None if sample_weight is None else np.array(sample_weight)
+        w = None if sample_weight is None else np.asarray(sample_weight)[labeled]
+        return super().fit(np.asarray(X)[labeled], y[labeled].astype(int),
+                           sample_weight=w)
+
+
+@pytest.fixture(scope="module")
+def digits_images():
+    return digits_benchmark_split(50, random_state=0, as_images=True)
+
+
+def _tiny_net(**kw):
+    # Few steps: with threshold=0 the soft copies make a large training set.
+    params = dict(augment="strong", module__dropout=0.5, module__width=8,
+                  module__depth=1, max_epochs=1, steps_per_epoch=5, random_state=0)
+    params.update(kw)
+    return SupervisedNetClassifier(**params)
+
+
+def test_net_student_with_soft_labels_fits_and_predicts(digits_images):
+    X, y, X_test, _, _ = digits_images
+    student = _tiny_net()
+    assert has_fit_parameter(student, "sample_weight")
+    # threshold=0 without class balance keeps every unlabeled row: the
+    # student's target has no -1, and its AllLabeledWarning stays inside.
+    clf = NoisyStudentClassifier(student=student, n_generations=1, soft=True,
+                                 threshold=0.0, class_balance=False, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AllLabeledWarning)
+        clf.fit(X, y)
+    assert clf.n_iter_ == 1 and len(clf.estimators_) == 2
+    assert isinstance(clf.estimator_, SupervisedNetClassifier)
+    pred = clf.predict(X_test)
+    assert pred.shape == (X_test.shape[0],) and set(pred) <= set(clf.classes_)
+    np.testing.assert_array_equal(clf.estimator_.classes_, clf.classes_)
+    proba = clf.predict_proba(X_test[:5])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def _weight_net():
+    # No batch norm, dropout or augmentation: the loss of a row does not
+    # depend on the other rows of its batch.
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 5).astype(np.float32)
+    y = np.array([0, 1, 2] * 8 + [-1] * 6)
+    net = SupervisedNetClassifier(augment=None, module__dropout=0.0,
+                                  module__batch_norm=False, module__width=8,
+                                  max_epochs=0, random_state=0).fit(X, y)
+    return net, torch.as_tensor(X[:6]), torch.as_tensor(y[:6])
+
+
+def test_sample_weight_weighs_the_labeled_loss_of_a_batch():
+    net, x, y_l = _weight_net()
+    empty = (x[:0], torch.zeros(0, dtype=torch.long))
+
+    def step_loss(x, y_l, w=None):
+        loss = net.train_step_single(SSLBatch(x, y_l, *empty, w))["loss"]
+        return float(loss.detach())
+
+    net.module_.train()
+    with torch.no_grad():
+        ce = F.cross_entropy(net.module_(x), y_l, reduction="none")
+    w = torch.tensor([1.0, 0.0, 2.0, 0.0, 1.0, 0.5])
+    np.testing.assert_allclose(step_loss(x, y_l, w), float((w * ce).sum() / w.sum()),
+                               rtol=1e-5)
+    # Zero weights are the same as leaving those rows' loss out.
+    w01 = torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0, 1.0])
+    keep = w01 > 0
+    np.testing.assert_allclose(step_loss(x, y_l, w01), float(ce[keep].mean()),
+                               rtol=1e-5)
+    np.testing.assert_allclose(step_loss(x, y_l, w01), step_loss(x[keep], y_l[keep]),
+                               rtol=1e-5)
+    # Without weights: the plain mean; with all weights 0: no supervised loss.
+    np.testing.assert_allclose(step_loss(x, y_l), float(ce.mean()), rtol=1e-5)
+    assert step_loss(x, y_l, torch.zeros(6)) == 0.0
+
+
+def test_sample_weight_in_net_fit():
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4).astype(np.float32)
+    y = np.where(np.arange(60) < 30, np.arange(60) % 3, -1)
+    kw = dict(module__width=8, max_epochs=2, random_state=0)
+    base = SupervisedNetClassifier(**kw).fit(X, y).predict_proba(X)
+    # Equal weights on the labeled rows are no weights, whatever the weights
+    # of the unlabeled rows.
+    w = np.where(y >= 0, 3.0, 7.0)
+    same = SupervisedNetClassifier(**kw).fit(X, y, sample_weight=w).predict_proba(X)
+    np.testing.assert_allclose(same, base, rtol=1e-6)
+    w = rng.rand(60)
+    other = SupervisedNetClassifier(**kw).fit(X, y, sample_weight=w).predict_proba(X)
+    assert not np.allclose(other, base)
+    # partial_fit takes them too.
+    net = SupervisedNetClassifier(**kw).fit(X, y, sample_weight=w)
+    net.partial_fit(X, y, sample_weight=w)
+
+
+@pytest.mark.parametrize("weight, match", [
+    (np.ones(59), r"sample_weight has shape \(59,\); expected \(60,\)"),
+    (np.r_[-1.0, np.ones(59)], "negative values"),
+    (np.r_[np.nan, np.ones(59)], "NaN or infinity"),
+    (np.r_[np.zeros(30), np.ones(30)], "zero on every labeled row"),
+    (["a"] * 60, "sample_weight must be numeric"),
+])
+def test_bad_sample_weight_in_net_fit(weight, match):
+    X = np.random.RandomState(0).randn(60, 4).astype(np.float32)
+    y = np.where(np.arange(60) < 30, np.arange(60) % 3, -1)
+    with pytest.raises(ValueError, match=match):
+        SupervisedNetClassifier(max_epochs=1).fit(X, y, sample_weight=weight)
+
+
+def test_non_uniform_weights_refused_where_labeled_rows_are_mixed():
+    X = np.random.RandomState(0).randn(60, 4).astype(np.float32)
+    y = np.where(np.arange(60) < 30, np.arange(60) % 3, -1)
+    w = np.linspace(0.5, 1.5, 60)
+    net = SupervisedNetClassifier(mixup_alpha=0.5, module__width=8, max_epochs=1)
+    with pytest.raises(ValueError, match="did not use it"):
+        net.fit(X, y, sample_weight=w)
+    # Uniform weights are fine: they are no weights.
+    net.fit(X, y, sample_weight=np.ones(60))
+
+
+def test_semi_supervised_teacher_gets_the_unlabeled_rows(digits20):
+    X, y, *_ = digits20
+    w = np.linspace(0.5, 1.5, y.shape[0])
+    clf = NoisyStudentClassifier(SemiRecording(), student=Recording(), n_generations=1,
+                                 random_state=0).fit(X, y, sample_weight=w)
+    teacher, student = clf.estimators_
+    # Every row, -1 on the unlabeled ones, with its weight ...
+    np.testing.assert_array_equal(teacher.fit_y_, y)
+    np.testing.assert_allclose(teacher.fit_w_, w)
+    # ... while a supervised student sees labeled and pseudo-labeled rows only.
+    assert (student.fit_y_ != -1).all()
+    # A supervised teacher still gets the labeled rows only.
+    plain = NoisyStudentClassifier(Recording(), n_generations=1, random_state=0)
+    plain.fit(X, y)
+    np.testing.assert_array_equal(plain.estimators_[0].fit_y_, y[y != -1])
+
+
+@pytest.mark.parametrize("soft", [True, False])
+def test_semi_supervised_student_gets_the_left_out_rows(digits20, soft):
+    X, y, *_ = digits20
+    unl = _unlabeled(y)
+    clf = NoisyStudentClassifier(SemiRecording(), n_generations=1, soft=soft,
+                                 threshold=0.5, random_state=0).fit(X, y)
+    student = clf.estimators_[1]
+    left_out = unl[clf.transduction_[unl] == -1]
+    assert 0 < left_out.size < unl.size
+    # The rows left out of the generation come last, labeled -1 (weight 1).
+    n_left = left_out.size
+    np.testing.assert_array_equal(student.fit_y_[-n_left:], -1)
+    assert (student.fit_y_[:-n_left] != -1).all()
+    if soft:
+        np.testing.assert_array_equal(student.fit_w_[-n_left:], 1.0)
+    # When every unlabeled row is kept, the student's AllLabeledWarning is
+    # not passed on.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AllLabeledWarning)
+        kept_all = NoisyStudentClassifier(SemiRecording(), n_generations=1,
+                                          threshold=0.0, class_balance=False,
+                                          random_state=0).fit(X, y)
+    assert (kept_all.estimators_[1].fit_y_ != -1).all()
+
+
+def test_all_labeled_target_warns_once(digits20):
+    X, y, *_ = digits20
+    lab = y != -1
+    with pytest.warns(AllLabeledWarning) as record:
+        NoisyStudentClassifier(SemiRecording(), random_state=0).fit(X[lab], y[lab])
+    assert sum(issubclass(w.category, AllLabeledWarning) for w in record) == 1
+
+
+def test_net_student_clone_and_pickle(digits_images):
+    X, y, X_test, _, _ = digits_images
+    clf = NoisyStudentClassifier(student=_tiny_net(), n_generations=1, threshold=0.0,
+                                 random_state=0)
+    cloned = clone(clf)
+    assert cloned.get_params()["student__module__dropout"] == 0.5
+    assert cloned.get_params()["student__augment"] == "strong"
+    clf.fit(X, y)
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(loaded.predict(X_test), clf.predict(X_test))
+    np.testing.assert_allclose(loaded.predict_proba(X_test), clf.predict_proba(X_test))
+    # The clone was not fitted along, and fits the same way.
+    assert not hasattr(cloned, "estimators_")
+    np.testing.assert_allclose(cloned.fit(X, y).predict_proba(X_test),
+                               clf.predict_proba(X_test), rtol=1e-5, atol=1e-6)

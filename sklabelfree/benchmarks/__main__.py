@@ -5,9 +5,11 @@ A module provides ``HELP`` (one line), ``add_arguments(parser)`` (its own
 options) and ``run_from_args(args, progress)`` returning a
 :class:`~sklabelfree.benchmarks.BenchmarkResult`. The options every
 subcommand shares (``--seeds``, ``--format``, ``--std``, ``--threads``,
-``--full``, ``--quiet``) are added here. To add ``active``, ``encoders``, ``few-shot``
-or ``transfer``: write ``_active.py`` etc. with those three names and add
-one line below.
+``--full``, ``--quiet``) are added here; the default of ``--seeds`` is a
+:class:`~sklabelfree.benchmarks._table.Default` list, so that a subcommand
+can tell seeds given from seeds left alone. To add ``active``, ``encoders``,
+``few-shot`` or ``transfer``: write ``_active.py`` etc. with those three
+names and add one line below.
 """
 
 import argparse
@@ -15,10 +17,11 @@ import importlib
 import sys
 import time
 
-from ._table import FORMATS, BenchmarkConfigError, _python_command
+from ._table import FORMATS, BenchmarkConfigError, Default, _python_command
 
 SUBCOMMANDS = {
     "semi-supervised": "sklabelfree.benchmarks._semi_supervised",
+    "speed": "sklabelfree.benchmarks._speed",
     # "active": "sklabelfree.benchmarks._active",
     # "encoders": "sklabelfree.benchmarks._encoders",
     # "few-shot": "sklabelfree.benchmarks._few_shot",
@@ -53,9 +56,10 @@ def _common_options():
         "--seeds",
         nargs="+",
         type=_seed,
-        default=[0, 1, 2],
+        default=Default([0, 1, 2]),
         metavar="SEED",
-        help="seeds; the table shows the mean over them (default: %(default)s)",
+        help="seeds; the table shows the mean over them (default: 0 1 2, with the "
+        "deep nets of semi-supervised on seed 0 unless --full; speed: 0)",
     )
     common.add_argument(
         "--format",
@@ -70,15 +74,16 @@ def _common_options():
     common.add_argument(
         "--full",
         action="store_true",
-        help="larger runs for the deep methods (reserved: the same as the default for "
-        "the scikit-learn-based methods)",
+        help="the complete run: every method, label budget and seed (an hour or more "
+        "on two cores for semi-supervised); without it, the deep nets run on a "
+        "subset that the notes state (a few minutes in all); speed: more epochs",
     )
     common.add_argument(
         "--threads",
         type=_threads,
         default=1,
         metavar="N",
-        help="BLAS / OpenMP threads per fit; 0 keeps the libraries' defaults "
+        help="BLAS / OpenMP / torch threads per fit; 0 keeps the libraries' defaults "
         "(default: %(default)s: small problems, and robust to other load)",
     )
     common.add_argument(

@@ -6,13 +6,22 @@ every training row, ``-1`` on the unlabeled ones; ``'all'``: every training
 row with its true label). A new method, a deep one included, plugs in by
 adding one :class:`Method` to ``_METHODS`` (or by passing it to
 :func:`run_semi_supervised`).
+
+The deep nets (skorch, on ``(n, 1, 8, 8)`` images) take a minute or more
+per fit on one core, so the default run measures them on a subset (see
+``Method.quick``); ``full=True`` (``--full``) runs every method, budget and
+seed. Fits run in parallel processes with ``n_jobs`` (joblib), one thread
+each; torch is imported only when a deep method runs.
 """
 
 import argparse
+import functools
 import importlib
+import os
+import sys
 import time
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -21,7 +30,13 @@ from sklearn.metrics import accuracy_score
 from threadpoolctl import threadpool_limits
 
 from ..datasets import digits_benchmark_split
-from ._table import BenchmarkConfigError, BenchmarkResult, environment_versions
+from ._table import (
+    BenchmarkConfigError,
+    BenchmarkResult,
+    Default,
+    environment_versions,
+    given,
+)
 
 __all__ = ["Method", "run_semi_supervised", "semi_supervised_methods"]
 
@@ -32,7 +47,7 @@ DEFAULT_SEEDS = (0, 1, 2)
 
 TITLE = (
     "Semi-supervised digits (PROTOCOL.md): test accuracy, mean over seeds; "
-    "X = pixels / 16, 64 columns"
+    "X = pixels / 16, 64 columns (the deep nets: (1, 8, 8) images)"
 )
 
 
@@ -63,6 +78,15 @@ class Method:
     as_images : bool, default=False
         Give ``X`` as images ``(n, 1, 8, 8)`` instead of rows ``(n, 64)``
         (for the convolutional estimators).
+    quick : dict, default={}
+        The budgets and seeds the method runs at without ``full`` when the
+        run's ``labels`` / ``seeds`` are left to their defaults: ``{}``
+        every one; ``{'labels': (20, 100), 'seeds': (0,)}`` (either key may
+        be left out) only those, for slow methods. Options given explicitly
+        win: ``seeds=[0, 1, 2]`` runs every seed.
+    in_default_run : bool, default=True
+        Whether the run without ``full`` includes the method when
+        ``methods`` is not given; naming it runs it anyway.
 
     Examples
     --------
@@ -76,6 +100,9 @@ class Method:
     True
     >>> print(Method("x", None, "partial", requires=("sklearn:NoSuchThing",)).missing())
     sklearn.NoSuchThing is not importable (AttributeError: ...)
+    >>> slow = Method("slow", None, "partial", quick={"seeds": (0,)}, in_default_run=False)
+    >>> slow.quick, slow.in_default_run
+    ({'seeds': (0,)}, False)
     """
 
     key: str
@@ -85,12 +112,19 @@ class Method:
     protocol: dict = field(default_factory=dict)
     requires: tuple = ()
     as_images: bool = False
+    quick: dict = field(default_factory=dict)
+    in_default_run: bool = True
 
     def __post_init__(self):
         if self.train_on not in TRAIN_ON:
             raise ValueError(
                 f"train_on must be one of {', '.join(map(repr, TRAIN_ON))}, "
                 f"got {self.train_on!r}."
+            )
+        if not isinstance(self.quick, dict) or set(self.quick) - {"labels", "seeds"}:
+            raise ValueError(
+                "quick must be a dict with the keys 'labels' and / or 'seeds', "
+                f"got {self.quick!r}."
             )
 
     def missing(self):
@@ -188,7 +222,31 @@ def _noisy_student_lr(seed):
     return NoisyStudentClassifier(LogisticRegression(), random_state=seed)
 
 
+def _deep_net(class_name, seed):
+    """A deep net of ``sklabelfree.semi_supervised`` with its defaults (imports torch)."""
+    from .. import semi_supervised
+
+    return getattr(semi_supervised, class_name)(random_state=seed)
+
+
+def _deep_method(key, class_name, description, in_default_run=False):
+    return Method(
+        key,
+        functools.partial(_deep_net, class_name),
+        "partial",
+        f"{class_name}(random_state=seed), default ConvNet on the (1, 8, 8) images: "
+        + description,
+        requires=(f"{_SSL}:{class_name}",),
+        as_images=True,
+        quick=dict(QUICK_DEEP),
+        in_default_run=in_default_run,
+    )
+
+
 _SSL = "sklabelfree.semi_supervised"
+
+QUICK_DEEP = {"labels": (20,), "seeds": (0,)}
+"""The budgets and seeds of the deep nets without ``full`` (a minute or more a fit)."""
 
 _METHODS = (
     Method(
@@ -241,6 +299,46 @@ _METHODS = (
         "NoisyStudentClassifier(LogisticRegression(), random_state=seed)",
         requires=(f"{_SSL}:NoisyStudentClassifier",),
     ),
+    _deep_method(
+        "supervised-net",
+        "SupervisedNetClassifier",
+        "the same net on the labeled rows only (it ignores the -1 rows)",
+        in_default_run=True,
+    ),
+    _deep_method(
+        "fixmatch",
+        "FixMatchClassifier",
+        "confident pseudo labels of weak views taught to strong views",
+        in_default_run=True,
+    ),
+    _deep_method(
+        "mixmatch",
+        "MixMatchClassifier",
+        "sharpened guesses over augmentations, MixUp of labeled and unlabeled rows",
+        in_default_run=True,
+    ),
+    _deep_method(
+        "mean-teacher",
+        "MeanTeacherClassifier",
+        "consistency with an exponential moving average of the weights",
+    ),
+    _deep_method("pi-model", "PiModelClassifier", "consistency between two noisy passes"),
+    _deep_method(
+        "temporal-ensembling",
+        "TemporalEnsemblingClassifier",
+        "consistency with a moving average of past predictions",
+    ),
+    _deep_method(
+        "deep-pseudo-label",
+        "DeepPseudoLabelClassifier",
+        "the net's own arg-max labels on unlabeled rows, weight ramped up",
+    ),
+    _deep_method(
+        "entropy-minimization",
+        "EntropyMinimizationClassifier",
+        "low-entropy predictions on unlabeled rows",
+    ),
+    _deep_method("vat", "VATClassifier", "virtual adversarial training"),
     Method(
         "svc-all-labels",
         _svc,
@@ -265,9 +363,16 @@ def semi_supervised_methods():
     >>> list(semi_supervised_methods())  # doctest: +NORMALIZE_WHITESPACE
     ['svc-labeled', 'sklearn-self-training-svc', 'sklearn-label-spreading',
      'lr-labeled', 'pseudo-label-lr', 'co-training-lr', 'noisy-student-lr',
+     'supervised-net', 'fixmatch', 'mixmatch', 'mean-teacher', 'pi-model',
+     'temporal-ensembling', 'deep-pseudo-label', 'entropy-minimization', 'vat',
      'svc-all-labels']
     >>> semi_supervised_methods()["svc-labeled"].protocol
     {20: 0.719, 50: 0.834, 100: 0.919}
+    >>> fixmatch = semi_supervised_methods()["fixmatch"]
+    >>> fixmatch.train_on, fixmatch.as_images, fixmatch.quick
+    ('partial', True, {'labels': (20,), 'seeds': (0,)})
+    >>> semi_supervised_methods()["vat"].in_default_run  # named or with full only
+    False
     """
     return {m.key: m for m in _METHODS}
 
@@ -289,19 +394,21 @@ def _max_labels(seeds):
     return 10 * int(smallest)
 
 
-def check_semi_supervised_config(labels, seeds, methods):
+def check_semi_supervised_config(labels=None, seeds=None, methods=None, full=False):
     """Validate the options of :func:`run_semi_supervised`, before any fit.
 
     Parameters
     ----------
-    labels : sequence of int
+    labels : sequence of int or None, default=None
         Label budgets: multiples of 10, at most 10 times the smallest class
-        of the training part.
-    seeds : sequence of int
-        Seeds in ``[0, 2**32)``.
-    methods : sequence of str or Method, str, Method or None
+        of the training part. ``None``: 20, 50 and 100.
+    seeds : sequence of int or None, default=None
+        Seeds in ``[0, 2**32)``. ``None``: 0, 1 and 2.
+    methods : sequence of str or Method, str, Method or None, default=None
         Keys of :func:`semi_supervised_methods` or :class:`Method` instances;
-        ``None`` for all.
+        ``None``: every method with ``full``, else those of the default run
+        (``Method.in_default_run``).
+    full : bool, default=False
 
     Returns
     -------
@@ -321,15 +428,17 @@ def check_semi_supervised_config(labels, seeds, methods):
     >>> from sklabelfree.benchmarks._semi_supervised import check_semi_supervised_config
     >>> labels, seeds, methods = check_semi_supervised_config([50, 20, 50], [1, 0], None)
     >>> labels, seeds, len(methods)
-    ([20, 50], [1, 0], 8)
+    ([20, 50], [1, 0], 11)
+    >>> len(check_semi_supervised_config(full=True)[2])
+    17
     >>> check_semi_supervised_config([25], [0], None)
     Traceback (most recent call last):
         ...
     sklabelfree.benchmarks._table.BenchmarkConfigError: each label budget must be ...
     """
     known = semi_supervised_methods()
-    labels = list(labels)
-    seeds = list(seeds)
+    labels = list(DEFAULT_LABELS if labels is None else labels)
+    seeds = list(DEFAULT_SEEDS if seeds is None else seeds)
     if not labels:
         raise BenchmarkConfigError("give at least one label budget.")
     if not seeds:
@@ -353,7 +462,7 @@ def check_semi_supervised_config(labels, seeds, methods):
         )
 
     if methods is None:
-        methods = list(known.values())
+        methods = [m for m in known.values() if full or m.in_default_run]
     else:
         if isinstance(methods, (str, Method)):
             methods = [methods]
@@ -377,62 +486,220 @@ def check_semi_supervised_config(labels, seeds, methods):
     return labels, seeds, methods
 
 
+def plan_runs(methods, labels, seeds, *, restrict_labels=True, restrict_seeds=True):
+    """The budgets and seeds each method runs at, after ``Method.quick``.
+
+    Parameters
+    ----------
+    methods : list of Method
+    labels, seeds : list of int
+        The budgets and seeds of the run.
+    restrict_labels, restrict_seeds : bool, default=True
+        Apply the ``'labels'`` / ``'seeds'`` of ``Method.quick`` (the
+        default run); ``False`` where the option was given or with
+        ``full``.
+
+    Returns
+    -------
+    plan : dict of str -> (list of int, list of int)
+        Method key -> its budgets and seeds (possibly empty when the run's
+        budgets or seeds miss the method's subset).
+
+    Examples
+    --------
+    >>> from sklabelfree.benchmarks._semi_supervised import plan_runs
+    >>> from sklabelfree.benchmarks import semi_supervised_methods
+    >>> known = semi_supervised_methods()
+    >>> plan = plan_runs([known["svc-labeled"], known["fixmatch"]], [20, 50, 100], [0, 1, 2])
+    >>> plan["svc-labeled"], plan["fixmatch"]
+    (([20, 50, 100], [0, 1, 2]), ([20], [0]))
+    >>> plan_runs([known["fixmatch"]], [20, 50], [0, 1, 2], restrict_seeds=False)
+    {'fixmatch': ([20], [0, 1, 2])}
+    """
+    plan = {}
+    for m in methods:
+        quick = m.quick
+        budgets = list(labels)
+        if restrict_labels and "labels" in quick:
+            budgets = [b for b in labels if b in set(quick["labels"])]
+        run_seeds = list(seeds)
+        if restrict_seeds and "seeds" in quick:
+            run_seeds = [s for s in seeds if s in set(quick["seeds"])]
+        plan[m.key] = (budgets, run_seeds)
+    return plan
+
+
+def _subset_notes(methods, plan, labels, seeds, left_out):
+    """Notes on what the default run left out, grouped by identical subsets."""
+    groups = {}
+    for m in methods:
+        budgets, run_seeds = plan[m.key]
+        if budgets != labels or run_seeds != seeds:
+            groups.setdefault((tuple(budgets), tuple(run_seeds)), []).append(m.key)
+    notes = []
+    for (budgets, run_seeds), keys in groups.items():
+        if not budgets or not run_seeds:
+            notes.append(f"{', '.join(keys)}: not run (the default subset of these "
+                         "methods misses the budgets or seeds given)")
+            continue
+        seeds_text = "seed" + ("s " if len(run_seeds) > 1 else " ") + " ".join(
+            map(str, run_seeds))
+        notes.append(
+            f"{', '.join(keys)}: {seeds_text} at {' '.join(map(str, budgets))} labels only, "
+            "their subset without --full (a deep fit takes a minute or more on one "
+            "core); '-' where not run; --full, --labels or --seeds runs more"
+        )
+    if left_out:
+        notes.append(
+            f"not in the default run: {', '.join(left_out)} (--full or --methods runs them)"
+        )
+    return notes
+
+
 # ---------------------------------------------------------------------------
 # The run.
 
 
+@contextmanager
+def _torch_threads(n_threads):
+    """Limit torch's intra-op threads, when torch is loaded; restore them after."""
+    torch = sys.modules.get("torch")
+    if torch is None or n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def _fit_score(method, seed, X_tr, y_fit, X_te, y_te, n_threads):
-    """Fit one estimator; return (accuracy, fit seconds, warning messages)."""
+    """Fit one estimator; return (accuracy, fit seconds, warning messages, deep)."""
     estimator = method.make(seed)
-    # After make(): libraries that make() imported are limited too.
+    if "torch" in sys.modules:
+        # torch imports torch._dynamo at the first optimizer step of a
+        # process (seconds): not part of any fit, so before the clock starts.
+        try:
+            importlib.import_module("torch._dynamo")
+        except ImportError:  # pragma: no cover - older or trimmed torch
+            pass
+    # After make(): libraries that make() imported (torch) are limited too.
     limits = nullcontext() if n_threads is None else threadpool_limits(limits=n_threads)
-    with limits, warnings.catch_warnings(record=True) as caught:
+    with limits, _torch_threads(n_threads), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         start = time.perf_counter()
         estimator.fit(X_tr, y_fit)
         fit_seconds = time.perf_counter() - start
         accuracy = accuracy_score(y_te, estimator.predict(X_te))
     messages = {f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught}
-    return float(accuracy), fit_seconds, messages
+    deep = bool(getattr(estimator, "_sklabelfree_deep", False))
+    return float(accuracy), fit_seconds, messages, deep
+
+
+@functools.lru_cache(maxsize=8)
+def _split(n_labels, seed, as_images):
+    return digits_benchmark_split(n_labels, random_state=seed, as_images=as_images)
+
+
+def _run_fit(method, n_labels, seed, n_threads):
+    """One fit of a method at a budget and seed, in this process or a worker.
+
+    Never raises: a failing fit comes back as ``error``.
+    """
+    X_tr, y_tr, X_te, y_te, y_full = _split(n_labels, seed, method.as_images)
+    if method.train_on == "labeled":
+        mask = y_tr != -1
+        X_fit, y_fit = X_tr[mask], y_tr[mask]
+    elif method.train_on == "partial":
+        X_fit, y_fit = X_tr, y_tr
+    else:
+        X_fit, y_fit = X_tr, y_full
+    try:
+        accuracy, seconds, messages, deep = _fit_score(
+            method, seed, X_fit, y_fit, X_te, y_te, n_threads
+        )
+        error = None
+    except Exception as exc:  # noqa: BLE001 - reported, the run goes on
+        accuracy, seconds, messages, deep = float("nan"), float("nan"), set(), False
+        error = f"{type(exc).__name__}: {exc}"
+    return dict(accuracy=accuracy, fit_seconds=seconds, messages=messages, deep=deep,
+                error=error)
+
+
+_SPEED_CHECK = {"epochs": 5}
+"""Options of the quick training-speed measurement noted after a deep run."""
+
+
+def _check_n(name, value, allow_none):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        more = " or None" if allow_none else ""
+        raise BenchmarkConfigError(f"{name} must be an int >= 1{more}, got {value!r}.")
+    return int(value)
 
 
 def run_semi_supervised(
-    labels=DEFAULT_LABELS,
-    seeds=DEFAULT_SEEDS,
+    labels=None,
+    seeds=None,
     methods=None,
     *,
     full=False,
     n_threads=1,
+    n_jobs=1,
+    speed_check=True,
     progress=None,
 ):
     """Measure the semi-supervised digits table of PROTOCOL.md.
 
     For each label budget and seed, split digits as the protocol says
     (:func:`~sklabelfree.datasets.digits_benchmark_split`, ``X = pixels /
-    16``), fit every method on its rows (see :class:`Method`), and score
-    test accuracy; fit time is measured with :func:`time.perf_counter`
-    around ``fit`` alone. A method whose class is not importable is skipped
-    with a note; a method whose fit raises is recorded as an error and the
-    run goes on.
+    16``, images ``(n, 1, 8, 8)`` for the deep nets), fit every method on
+    its rows (see :class:`Method`), and score test accuracy; fit time is
+    measured with :func:`time.perf_counter` around ``fit`` alone. A method
+    whose class is not importable is skipped with a note; a method whose
+    fit raises is recorded as an error and the run goes on.
+
+    Without ``full``, the options left to ``None`` follow the default run:
+    the methods with ``Method.in_default_run`` (the scikit-learn-based ones,
+    ``supervised-net``, ``fixmatch`` and ``mixmatch``), each at the budgets
+    and seeds of its ``Method.quick`` subset (the deep nets: seed 0 at 20
+    labels; the notes below the table say so). Options given
+    explicitly always win. ``full=True`` runs every method at every budget
+    and seed.
 
     Parameters
     ----------
-    labels : sequence of int, default=(20, 50, 100)
+    labels : sequence of int or None, default=None
         Label budgets, each a multiple of 10 (``n_labels // 10`` per class).
-    seeds : sequence of int, default=(0, 1, 2)
-        Seeds of the split and of every estimator.
+        ``None``: 20, 50 and 100.
+    seeds : sequence of int or None, default=None
+        Seeds of the split and of every estimator. ``None``: 0, 1 and 2.
     methods : sequence of str or Method, or None, default=None
         Keys of :func:`semi_supervised_methods`, or :class:`Method`
-        instances (to benchmark a method of your own); ``None`` runs all.
+        instances (to benchmark a method of your own); ``None``: the
+        default run's methods, or all of them with ``full``.
     full : bool, default=False
-        Reserved for larger runs of the deep methods; the same as the
-        default for the methods measured now.
+        Run every method, budget and seed (about an hour on two cores:
+        the deep nets take a minute or more per fit).
     n_threads : int >= 1 or None, default=1
-        Limit of the BLAS and OpenMP threads during each fit and predict
-        (``threadpoolctl.threadpool_limits``); ``None`` leaves the
-        libraries' defaults. These problems are small (at most 1257 x 64):
-        one thread is as fast on an idle machine, and on a loaded one
-        multi-threaded OpenBLAS can be 10 to 50 times slower.
+        Limit of the BLAS, OpenMP and torch threads during each fit and
+        predict (``threadpoolctl.threadpool_limits``,
+        ``torch.set_num_threads``); ``None`` leaves the libraries'
+        defaults. These problems are small (at most 1257 x 64): one thread
+        is as fast on an idle machine, and on a loaded one multi-threaded
+        OpenBLAS can be 10 to 50 times slower.
+    n_jobs : int >= 1, default=1
+        Fits run at once, in worker processes (joblib) when above 1 and the
+        run is worth their start (a deep net, or 20 fits or more). The
+        results do not depend on it: each fit is seeded, its threads
+        limited by ``n_threads``.
+    speed_check : bool, default=True
+        When a deep net was fitted, time a few training epochs of
+        ``SupervisedNetClassifier`` beside a hand-written torch loop and add
+        the ratio to the notes (see ``python -m sklabelfree.benchmarks speed``).
     progress : callable or None, default=None
         Called with one line of text after every fit (e.g. ``print``).
 
@@ -462,14 +729,19 @@ def run_semi_supervised(
     svc-all-labels      0.987        ...           0.987
     """
     start = time.perf_counter()
-    labels, seeds, methods = check_semi_supervised_config(labels, seeds, methods)
-    if n_threads is not None and (
-        isinstance(n_threads, bool)
-        or not isinstance(n_threads, (int, np.integer))
-        or n_threads < 1
-    ):
-        raise BenchmarkConfigError(f"n_threads must be an int >= 1 or None, got {n_threads!r}.")
+    labels_given, seeds_given, methods_given = (
+        labels is not None, seeds is not None, methods is not None)
+    labels, seeds, methods = check_semi_supervised_config(labels, seeds, methods, full=full)
+    n_threads = _check_n("n_threads", n_threads, allow_none=True)
+    n_jobs = _check_n("n_jobs", n_jobs, allow_none=False)
     say = progress if progress is not None else (lambda line: None)
+
+    plan = plan_runs(methods, labels, seeds, restrict_labels=not (full or labels_given),
+                     restrict_seeds=not (full or seeds_given))
+    left_out = []
+    if not (full or methods_given):
+        left_out = [k for k, m in semi_supervised_methods().items() if not m.in_default_run]
+    notes = _subset_notes(methods, plan, labels, seeds, left_out)
 
     skipped = {}
     runnable = []
@@ -481,59 +753,87 @@ def run_semi_supervised(
             skipped[m.key] = reason
             say(f"skipping {m.key}: {reason}")
 
+    # One job per fit; an 'all' method is fitted once per seed (its fit does
+    # not depend on the budget) and its result reused for every budget.
+    jobs = []
+    for m in runnable:
+        budgets, run_seeds = plan[m.key]
+        for seed in run_seeds:
+            for n_labels in budgets[:1] if m.train_on == "all" else budgets:
+                jobs.append((m, n_labels, seed))
+    # The costly ones (the deep nets, on images) first, so that two workers
+    # end together; the order does not change the results.
+    order = sorted(range(len(jobs)), key=lambda i: not jobs[i][0].as_images)
+    results = {}
+    width = len(str(len(jobs)))
+
+    def collect(i, out):
+        m, n_labels, seed = jobs[i]
+        results[m.key, n_labels, seed] = out
+        if out["error"] is not None:
+            say(f"{m.key} failed (labels={n_labels}, seed={seed}): {out['error']}")
+        say(
+            f"[{len(results):>{width}}/{len(jobs)}] {m.key:<26} labels={n_labels:<4} "
+            f"seed={seed}  accuracy={out['accuracy']:.3f}  fit={out['fit_seconds']:.2f} s"
+        )
+
+    # Starting worker processes costs seconds (each imports scikit-learn, the
+    # deep ones torch): worth it for the deep nets (a minute a fit) or for
+    # many fits, not for a few quick ones.
+    use_workers = n_jobs > 1 and len(jobs) > 1 and (
+        len(jobs) >= 20 or any(m.as_images for m, _, _ in jobs)
+    )
+    if not use_workers:
+        for i in range(len(jobs)):
+            collect(i, _run_fit(*jobs[i], n_threads))
+    else:
+        from joblib import Parallel, delayed
+
+        parallel = Parallel(n_jobs=min(n_jobs, len(jobs)), return_as="generator_unordered")
+        for i, out in parallel(delayed(_indexed_fit)(i, *jobs[i], n_threads) for i in order):
+            collect(i, out)
+
     records, errors, warned = [], {}, {}
-    full_cache = {}  # (key, seed) -> (accuracy, seconds): 'all' fits do not depend on the budget
-    total = len(labels) * len(seeds) * len(runnable)
-    done = 0
+    deep_ran = False
     for n_labels in labels:
         for seed in seeds:
-            splits = {}
             for m in runnable:
-                done += 1
-                if m.as_images not in splits:
-                    splits[m.as_images] = digits_benchmark_split(
-                        n_labels, random_state=seed, as_images=m.as_images
-                    )
-                X_tr, y_tr, X_te, y_te, y_full = splits[m.as_images]
-                cache_key = (m.key, seed)
-                if m.train_on == "all" and cache_key in full_cache:
-                    accuracy, seconds = full_cache[cache_key]
-                else:
-                    if m.train_on == "labeled":
-                        mask = y_tr != -1
-                        X_fit, y_fit = X_tr[mask], y_tr[mask]
-                    elif m.train_on == "partial":
-                        X_fit, y_fit = X_tr, y_tr
-                    else:
-                        X_fit, y_fit = X_tr, y_full
-                    try:
-                        accuracy, seconds, messages = _fit_score(
-                            m, seed, X_fit, y_fit, X_te, y_te, n_threads
-                        )
-                    except Exception as exc:  # noqa: BLE001 - reported, the run goes on
-                        error = f"{type(exc).__name__}: {exc}"
-                        errors.setdefault(m.key, f"labels={n_labels}, seed={seed}: {error}")
-                        say(f"{m.key} failed (labels={n_labels}, seed={seed}): {error}")
-                        accuracy, seconds, messages = float("nan"), float("nan"), set()
-                    for message in messages:
+                budgets, run_seeds = plan[m.key]
+                if n_labels not in budgets or seed not in run_seeds:
+                    continue
+                fitted_at = budgets[0] if m.train_on == "all" else n_labels
+                out = results[m.key, fitted_at, seed]
+                if fitted_at == n_labels:
+                    if out["error"] is not None:
+                        errors.setdefault(
+                            m.key, f"labels={n_labels}, seed={seed}: {out['error']}")
+                    for message in sorted(out["messages"]):
                         counts = warned.setdefault(m.key, {})
                         counts[message] = counts.get(message, 0) + 1
-                    if m.train_on == "all" and not np.isnan(accuracy):
-                        full_cache[cache_key] = (accuracy, seconds)
+                    deep_ran = deep_ran or (out["deep"] and out["error"] is None)
                 records.append(
                     dict(
                         method=m.key,
                         budget=n_labels,
                         seed=seed,
-                        accuracy=accuracy,
-                        fit_seconds=seconds,
+                        accuracy=out["accuracy"],
+                        fit_seconds=out["fit_seconds"],
                     )
                 )
-                width = len(str(total))
-                say(
-                    f"[{done:>{width}}/{total}] {m.key:<26} labels={n_labels:<4} seed={seed}  "
-                    f"accuracy={accuracy:.3f}  fit={seconds:.2f} s"
-                )
+
+    if deep_ran and speed_check:
+        from ._speed import epoch_ratio, ratio_note
+
+        say("timing a few training epochs: SupervisedNetClassifier and a torch loop")
+        ratio, loop_s, _ = epoch_ratio(n_threads=n_threads, **_SPEED_CHECK)
+        notes.append(ratio_note(ratio, loop_s, _SPEED_CHECK["epochs"],
+                                _SPEED_CHECK.get("steps")))
+
+    versions = environment_versions()
+    for name in ("torch", "skorch") if deep_ran else ():
+        module = sys.modules.get(name)
+        if module is not None:
+            versions[name] = module.__version__
 
     return BenchmarkResult(
         name="semi-supervised",
@@ -548,19 +848,28 @@ def run_semi_supervised(
         errors=errors,
         warnings=warned,
         wall_seconds=time.perf_counter() - start,
-        versions=environment_versions(),
+        versions=versions,
         options={
             "labels": " ".join(map(str, labels)),
             "threads": "library default" if n_threads is None else str(n_threads),
+            "jobs": str(n_jobs),
             "full": "yes" if full else "no",
         },
+        notes=notes,
     )
+
+
+def _indexed_fit(i, method, n_labels, seed, n_threads):
+    return i, _run_fit(method, n_labels, seed, n_threads)
 
 
 # ---------------------------------------------------------------------------
 # Command line: ``python -m sklabelfree.benchmarks semi-supervised``.
 
-HELP = "the semi-supervised digits table (PROTOCOL.md), ours beside scikit-learn's"
+HELP = (
+    "the semi-supervised digits table (PROTOCOL.md), ours beside scikit-learn's; "
+    "the deep nets on a subset unless --full"
+)
 
 
 def _label_budget(text):
@@ -576,12 +885,41 @@ def _label_budget(text):
     return n
 
 
+def _n_jobs(text):
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"n-jobs must be >= 1, got {n}")
+    return n
+
+
+def default_n_jobs():
+    """The default of ``--n-jobs``: the number of CPUs, at most 2.
+
+    Returns
+    -------
+    n_jobs : int
+
+    Examples
+    --------
+    >>> from sklabelfree.benchmarks._semi_supervised import default_n_jobs
+    >>> 1 <= default_n_jobs() <= 2
+    True
+    """
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def add_arguments(parser):
     """Add the options of ``semi-supervised`` to its argparse sub-parser.
 
     The options every benchmark shares (``--seeds``, ``--format``...) are
     added by ``sklabelfree.benchmarks.__main__``; these are
-    ``--labels`` and ``--methods``.
+    ``--labels``, ``--methods`` and ``--n-jobs``. The defaults of
+    ``--labels`` (and of the shared ``--seeds``) are
+    :class:`~sklabelfree.benchmarks._table.Default` lists, so that the run
+    knows which options were given.
 
     Parameters
     ----------
@@ -594,17 +932,22 @@ def add_arguments(parser):
     >>> from sklabelfree.benchmarks._semi_supervised import add_arguments
     >>> parser = argparse.ArgumentParser()
     >>> add_arguments(parser)
-    >>> parser.parse_args(["--labels", "20", "50", "--methods", "svc-labeled"])
-    Namespace(labels=[20, 50], methods=['svc-labeled'])
+    >>> parser.parse_args(["--labels", "20", "50", "--methods", "svc-labeled",
+    ...                    "--n-jobs", "1"])
+    Namespace(labels=[20, 50], methods=['svc-labeled'], n_jobs=1)
+    >>> type(parser.parse_args([]).labels).__name__
+    'Default'
     """
     keys = list(semi_supervised_methods())
+    quick = [k for k, m in semi_supervised_methods().items() if m.in_default_run]
     parser.add_argument(
         "--labels",
         nargs="+",
         type=_label_budget,
-        default=list(DEFAULT_LABELS),
+        default=Default(DEFAULT_LABELS),
         metavar="N",
-        help="label budgets, multiples of 10 (default: %(default)s)",
+        help="label budgets, multiples of 10 (default: 20 50 100, with the deep nets "
+        "at 20 only unless --full)",
     )
     parser.add_argument(
         "--methods",
@@ -612,7 +955,17 @@ def add_arguments(parser):
         choices=keys,
         default=None,
         metavar="METHOD",
-        help=f"methods to run (default: all): {', '.join(keys)}",
+        help=f"methods to run (default: {', '.join(quick)}; every method with --full): "
+        f"{', '.join(keys)}",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=default_n_jobs(),
+        metavar="N",
+        help="fits run at once, in worker processes, each with --threads threads; "
+        "the results do not depend on it (default: the number of CPUs, at most 2: "
+        "%(default)s here)",
     )
 
 
@@ -622,8 +975,11 @@ def run_from_args(args, progress=None):
     Parameters
     ----------
     args : argparse.Namespace
-        With ``labels``, ``methods``, ``seeds``, ``full`` and ``threads``
-        (``0``: the libraries' default number of threads).
+        With ``labels``, ``methods``, ``seeds``, ``full``, ``threads``
+        (``0``: the libraries' default number of threads) and, optionally,
+        ``n_jobs`` (default 1). A ``labels`` or ``seeds`` that is a
+        :class:`~sklabelfree.benchmarks._table.Default` counts as not given.
+
     progress : callable or None, default=None
         Called with one line of text after every fit.
 
@@ -641,10 +997,11 @@ def run_from_args(args, progress=None):
     0.689
     """
     return run_semi_supervised(
-        labels=args.labels,
-        seeds=args.seeds,
+        labels=given(args.labels),
+        seeds=given(args.seeds),
         methods=args.methods,
         full=args.full,
         n_threads=args.threads or None,
+        n_jobs=getattr(args, "n_jobs", 1),
         progress=progress,
     )

@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["FORMATS", "BenchmarkConfigError", "BenchmarkResult", "format_table"]
+__all__ = [
+    "FORMATS",
+    "BenchmarkConfigError",
+    "BenchmarkResult",
+    "format_report",
+    "format_table",
+]
 
 FORMATS = ("text", "rst", "markdown")
 
@@ -16,6 +22,43 @@ class BenchmarkConfigError(ValueError):
 
     The command line turns it into a usage error (exit status 2).
     """
+
+
+class Default(list):
+    """The default value of a list option, told apart from the same list given.
+
+    ``argparse`` leaves the default object as is when an option is not
+    given, so ``isinstance(args.seeds, Default)`` says that the user did
+    not choose the seeds (a benchmark may then run its own subset).
+
+    Examples
+    --------
+    >>> from sklabelfree.benchmarks._table import Default
+    >>> seeds = Default([0, 1, 2])
+    >>> seeds == [0, 1, 2], isinstance(seeds, Default), isinstance([0, 1, 2], Default)
+    (True, True, False)
+    """
+
+
+def given(value):
+    """``value``, or ``None`` when it is an option's :class:`Default`.
+
+    Parameters
+    ----------
+    value : object
+        An option's value as argparse parsed it.
+
+    Returns
+    -------
+    value : object or None
+
+    Examples
+    --------
+    >>> from sklabelfree.benchmarks._table import Default, given
+    >>> given(Default([0, 1, 2])) is None, given([0, 1, 2])
+    (True, [0, 1, 2])
+    """
+    return None if isinstance(value, Default) else value
 
 
 def _check_format(fmt):
@@ -196,6 +239,10 @@ class BenchmarkResult:
         Versions of the libraries (see :func:`environment_versions`).
     options : dict, default={}
         Other options of the run to print in the report (e.g. ``full``).
+    notes : list of str, default=[]
+        Further notes printed at the end of the report, after those on
+        skipped, failed and warning methods (e.g. which fits a default run
+        left out).
 
     Examples
     --------
@@ -231,6 +278,7 @@ class BenchmarkResult:
     wall_seconds: float = float("nan")
     versions: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
     def _select(self, method, budget, key):
         return np.array(
@@ -425,30 +473,91 @@ class BenchmarkResult:
             for message, count in found.items():
                 notes.append(f"{method} warned in {count} fit(s): {message}")
 
-        lines = []
-        if fmt == "rst":
-            lines += [self.title, ""]
-            lines += [f":{key}: {value}" for key, value in fields]
-        elif fmt == "markdown":
-            lines += [f"**{self.title}**", ""]
-            lines += [f"- {key}: {value}" for key, value in fields]
-        else:
-            lines += [self.title, ""]
-            lines += [f"{key}: {value}" for key, value in fields]
-        lines += ["", self.to_table(fmt=fmt, std=std)]
+        notes += list(self.notes)
         legend = [(m, self.descriptions[m]) for m in self.methods if m in self.descriptions]
-        if legend:
-            lines += ["", "Methods:", ""] if fmt != "text" else ["", "Methods:"]
-            if fmt == "rst":
-                lines += [f"- ``{m}``: {d}" for m, d in legend]
-            elif fmt == "markdown":
-                lines += [f"- `{m}`: {d}" for m, d in legend]
-            else:
-                lines += [f"- {m}: {d}" for m, d in legend]
-        if notes:
-            lines += ["", "Notes:", ""] if fmt != "text" else ["", "Notes:"]
-            lines += [f"- {_escape(n, fmt)}" for n in notes]
-        return "\n".join(lines)
+        return format_report(
+            self.title, fields, self.to_table(fmt=fmt, std=std), legend, notes, fmt=fmt
+        )
+
+
+def format_report(title, fields, table, legend=(), notes=(), fmt="text",
+                  legend_title="Methods"):
+    """Lay out a benchmark report: title, fields, table, legend and notes.
+
+    The layout every benchmark of ``python -m sklabelfree.benchmarks``
+    prints, in plain text, reStructuredText (a field list, the table and
+    bullet lists) or Markdown.
+
+    Parameters
+    ----------
+    title : str
+        One line saying what is measured.
+    fields : sequence of (str, str)
+        ``(name, value)`` pairs printed under the title (command, seeds,
+        versions...). Values are printed as given.
+    table : str
+        The table, already formatted with :func:`format_table` in ``fmt``.
+    legend : sequence of (str, str), default=()
+        ``(row name, description)`` pairs, listed under ``legend_title``.
+    notes : sequence of str, default=()
+        Free text (error and warning messages), listed under "Notes:" and
+        escaped for RST and Markdown.
+    fmt : {'text', 'rst', 'markdown'}, default='text'
+    legend_title : str, default='Methods'
+        The heading of the legend.
+
+    Returns
+    -------
+    report : str
+
+    Examples
+    --------
+    >>> from sklabelfree.benchmarks import format_table
+    >>> from sklabelfree.benchmarks._table import format_report
+    >>> table = format_table(["loop", "ms"], [["torch", "1.0"]])
+    >>> print(format_report("Speed", [("seeds", "0")], table, [("torch", "by hand")],
+    ...                     ["first epoch not timed"]))
+    Speed
+    <BLANKLINE>
+    seeds: 0
+    <BLANKLINE>
+    loop    ms
+    -----  ---
+    torch  1.0
+    <BLANKLINE>
+    Methods:
+    - torch: by hand
+    <BLANKLINE>
+    Notes:
+    - first epoch not timed
+    """
+    _check_format(fmt)
+    lines = []
+    if fmt == "rst":
+        lines += [title, ""]
+        lines += [f":{key}: {value}" for key, value in fields]
+    elif fmt == "markdown":
+        lines += [f"**{title}**", ""]
+        lines += [f"- {key}: {value}" for key, value in fields]
+    else:
+        lines += [title, ""]
+        lines += [f"{key}: {value}" for key, value in fields]
+    lines += ["", table]
+    legend = list(legend)
+    if legend:
+        heading = f"{legend_title}:"
+        lines += ["", heading, ""] if fmt != "text" else ["", heading]
+        if fmt == "rst":
+            lines += [f"- ``{m}``: {d}" for m, d in legend]
+        elif fmt == "markdown":
+            lines += [f"- `{m}`: {d}" for m, d in legend]
+        else:
+            lines += [f"- {m}: {d}" for m, d in legend]
+    notes = list(notes)
+    if notes:
+        lines += ["", "Notes:", ""] if fmt != "text" else ["", "Notes:"]
+        lines += [f"- {_escape(n, fmt)}" for n in notes]
+    return "\n".join(lines)
 
 
 def _escape(text, fmt):

@@ -14,7 +14,17 @@ from ._noisy_student import NoisyStudentClassifier
 from ._pseudo_label import PseudoLabelClassifier
 
 # Deep classifiers: name -> private module, imported when first accessed.
-_DEEP = {}
+_DEEP = {
+    "DeepPseudoLabelClassifier": "._deep_pseudo_label",
+    "EntropyMinimizationClassifier": "._entropy_minimization",
+    "VATClassifier": "._vat",
+    "FixMatchClassifier": "._fixmatch",
+    "MixMatchClassifier": "._mixmatch",
+    "SupervisedNetClassifier": "._deep_supervised",
+    "PiModelClassifier": "._pi_model",
+    "TemporalEnsemblingClassifier": "._temporal_ensembling",
+    "MeanTeacherClassifier": "._mean_teacher",
+}
 
 __all__ = [
     "CoTrainingClassifier",

@@ -1,5 +1,6 @@
 """Noisy Student training: a teacher labels, a noised student learns, and becomes the teacher."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,7 +15,8 @@ from sklearn.utils.metadata_routing import (
 )
 from sklearn.utils.validation import _num_samples, has_fit_parameter
 
-from ..base import BaseSemiSupervisedMetaEstimator
+from ..base import BaseSemiSupervisedMetaEstimator, is_semi_supervised
+from ..utils.validation import AllLabeledWarning
 from ._pseudo_label import seed_estimator
 from ._selection import select_confident, sharpen, soft_copies
 
@@ -26,7 +28,9 @@ class NoisyStudentClassifier(BaseSemiSupervisedMetaEstimator):
 
     The procedure of Xie et al. (2020), for any scikit-learn classifier:
 
-    1. fit the teacher (a clone of ``teacher``) on the labeled rows;
+    1. fit the teacher (a clone of ``teacher``) on the labeled rows, or on
+       every row with ``-1`` on the unlabeled ones when it is
+       semi-supervised (see below);
     2. the teacher predicts the unlabeled rows on **clean** inputs: soft
        pseudo labels (its class distribution, sharpened) or hard ones (its
        most probable class);
@@ -36,9 +40,10 @@ class NoisyStudentClassifier(BaseSemiSupervisedMetaEstimator):
        leaning towards one class cannot flood the student with it (Xie et
        al. balance the classes of the pseudo-labeled data too);
     4. fit a student (a clone of ``student``) on the labeled rows plus the
-       kept pseudo-labeled rows, with **noise** on its inputs
+       kept pseudo-labeled rows, with **noise**: on its inputs
        (``noise(X, random_state)``, e.g. :class:`GaussianNoise` or
-       :class:`FeatureDropout`);
+       :class:`FeatureDropout`), or inside a deep student (dropout and
+       strong augmentation, see below);
     5. the student becomes the teacher; repeat for ``n_generations``.
 
     The asymmetry is the point: the teacher labels clean inputs, so its
@@ -56,18 +61,62 @@ class NoisyStudentClassifier(BaseSemiSupervisedMetaEstimator):
     the example gallery); it matters more for flexible students, which
     could otherwise copy their teacher.
 
+    **Semi-supervised teachers and students.** A teacher or student that
+    learns from rows labeled ``-1`` (one for which
+    :func:`~sklabelfree.base.is_semi_supervised` is true: sklabelfree's
+    semi-supervised estimators, the deep nets of this module included, and
+    those of :mod:`sklearn.semi_supervised`) is given them. The first
+    teacher is fitted on every row, ``-1`` on the unlabeled ones, so that a
+    :class:`FixMatchClassifier` teacher learns from the unlabeled rows as
+    its method intends, instead of from the labeled rows alone. Each student
+    is fitted on the labeled and pseudo-labeled rows plus, labeled ``-1``
+    (weight 1 with ``soft=True``), the unlabeled rows left out of that
+    generation (below ``threshold`` or over the class quota): a FixMatch
+    student uses them, a :class:`SupervisedNetClassifier` ignores them but
+    sizes its epochs on all the rows, as it does on its own. Other
+    classifiers only ever see labeled and pseudo-labeled rows. When every
+    unlabeled row was kept, the student's target has no ``-1``; the
+    :class:`~sklabelfree.utils.AllLabeledWarning` the student would then
+    emit is silenced, as it is expected (``fit`` itself warns when ``y``
+    has no ``-1``).
+
+    **Deep students: the recipe of the paper.** Xie et al. noise the student
+    with dropout (and stochastic depth) in the model and RandAugment on its
+    inputs, drawn afresh at every step. A net of this module does exactly
+    that with ``noise=None``: give the student ``augment='strong'`` (the
+    strong preset of :func:`~sklabelfree.augment.make_augmentation`:
+    RandAugment and cutout for images, noise, masking and swap noise for
+    tabular rows) and ``module__dropout`` (dropout before the classifier
+    head of the default modules). The teacher labels on clean inputs:
+    ``predict_proba`` runs the net in evaluation mode, without dropout and
+    without augmentation. The nets' ``fit`` takes ``sample_weight``, so the
+    soft labels (``soft=True``) are the probability-weighted copies as for
+    any other student. An input ``noise`` still applies on top, drawn once
+    per generation (the same noised rows at every epoch). A semi-supervised
+    net such as :class:`FixMatchClassifier` can be the first teacher of a
+    supervised student (see the Examples). On the digits images
+    (``digits_benchmark_split(n, random_state=0, as_images=True)``, one
+    seed), a default FixMatch teacher scored 95.2% with 50 labels and such
+    a student (``augment='strong'``, ``module__dropout=0.5``, soft labels)
+    96.5% after one generation, 96.9% after two, 97.4% after one with
+    ``max_epochs=90``; with 20 labels the 30-epoch student fell short of
+    its teacher (85.9% against 87.2%) and the 90-epoch one passed it
+    (90.0%). The student learns from far more rows than the teacher had
+    labels: give it the epochs to do so.
+
     Read more in the :ref:`User Guide <noisy_student>`.
 
     Parameters
     ----------
     teacher : classifier or None, default=None
         Classifier with ``fit`` and ``predict_proba`` fitted on the labeled
-        rows as the first teacher; it is cloned. ``None`` uses ``student``
-        when it is given, else
+        rows (on every row when it is semi-supervised) as the first teacher;
+        it is cloned. ``None`` uses ``student`` when it is given, else
         :class:`~sklearn.linear_model.LogisticRegression`.
     student : classifier or None, default=None
         Classifier trained on the labeled and (noised) pseudo-labeled rows in
-        each generation; cloned afresh for every generation. ``None`` uses
+        each generation (plus the left-out unlabeled rows when it is
+        semi-supervised); cloned afresh for every generation. ``None`` uses
         ``teacher`` (Xie et al. use an equal-or-larger student; with
         scikit-learn models the same model is a good start).
     n_generations : int >= 1, default=5
@@ -117,8 +166,8 @@ class NoisyStudentClassifier(BaseSemiSupervisedMetaEstimator):
         The student of the last generation (the first teacher when no
         generation ran); ``predict`` and ``predict_proba`` use it.
     estimators_ : list of classifiers
-        The model of each generation: ``estimators_[0]`` is the teacher
-        fitted on the labeled rows and ``estimators_[g]`` the student of
+        The model of each generation: ``estimators_[0]`` is the first
+        teacher and ``estimators_[g]`` the student of
         generation ``g``, which is the teacher of generation ``g + 1``.
         ``estimators_[-1] is estimator_``.
     classes_ : ndarray of shape (n_classes,)
@@ -160,8 +209,8 @@ class NoisyStudentClassifier(BaseSemiSupervisedMetaEstimator):
     -----
     Metadata routing: ``sample_weight`` (and, with metadata routing enabled,
     whatever the estimators request) reaches the first teacher, sliced to the
-    labeled rows, and every student, sliced to the rows it is trained on and
-    multiplied by the soft-label weights. Without routing, ``sample_weight``
+    rows it is fitted on, and every student, sliced to the rows it is trained
+    on and multiplied by the soft-label weights. Without routing, ``sample_weight``
     needs a ``teacher`` (and ``student``, when given) whose ``fit`` takes it.
     With routing enabled, ``teacher`` and ``student`` are routed separately
     (request ``sample_weight`` on both); when ``student`` is None the
@@ -187,6 +236,22 @@ class NoisyStudentClassifier(BaseSemiSupervisedMetaEstimator):
     >>> teacher_acc = clf.estimators_[0].score(X_test, y_test)
     >>> bool(clf.score(X_test, y_test) > teacher_acc)
     True
+
+    The recipe of the paper with a deep student on 8x8 images: strong
+    augmentation and dropout as the noise, ``noise=None`` (two epochs, to
+    keep the example fast; real use takes the default 30):
+
+    >>> from sklabelfree.semi_supervised import SupervisedNetClassifier
+    >>> X, y, X_test, y_test, _ = digits_benchmark_split(50, as_images=True)
+    >>> student = SupervisedNetClassifier(augment="strong", module__dropout=0.5,
+    ...                                   max_epochs=2)
+    >>> clf = NoisyStudentClassifier(student=student, n_generations=1,
+    ...                              random_state=0).fit(X, y)
+    >>> clf.predict(X_test[:3]).shape
+    (3,)
+
+    A FixMatch teacher, fitted on every row (unlabeled ones as ``-1``),
+    would be ``NoisyStudentClassifier(FixMatchClassifier(), student)``.
     """
 
     _estimator_param = "teacher"
@@ -279,7 +344,7 @@ class NoisyStudentClassifier(BaseSemiSupervisedMetaEstimator):
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
-        """Fit the teacher on the labeled rows, then ``n_generations`` noised students.
+        """Fit the first teacher, then ``n_generations`` noised students.
 
         Parameters
         ----------
@@ -319,7 +384,11 @@ class NoisyStudentClassifier(BaseSemiSupervisedMetaEstimator):
 
         self.classes_ = classes
         teacher = seed_estimator(clone(self._get_param_estimator()), rng)
-        self._fit_on_rows(teacher, X, classes[y_lab_codes], lab_idx, teacher_params)
+        if is_semi_supervised(teacher):
+            # A semi-supervised teacher learns from the unlabeled rows too.
+            self._fit_inner(teacher, X, y, np.arange(n), teacher_params)
+        else:
+            self._fit_inner(teacher, X, classes[y_lab_codes], lab_idx, teacher_params)
         self.estimators_ = [teacher]
 
         dist = np.zeros((n, n_classes))
@@ -360,9 +429,10 @@ class NoisyStudentClassifier(BaseSemiSupervisedMetaEstimator):
             dist[unl_idx] = proba
 
             student = seed_estimator(clone(student_base), rng)
-            self._fit_student(student, X, classes, lab_idx, y_lab_codes,
+            left_out = np.setdiff1d(unl_idx, unl_idx[selected], assume_unique=True)
+            self._fit_student(student, X, y, classes, lab_idx, y_lab_codes,
                               unl_idx[selected], proba[selected], predicted[selected],
-                              student_params, rng)
+                              left_out, student_params, rng)
             self.estimators_.append(student)
             self.n_iter_ = generation
             if self.verbose:
@@ -382,9 +452,13 @@ class NoisyStudentClassifier(BaseSemiSupervisedMetaEstimator):
         self.label_distributions_ = dist
         return self
 
-    def _fit_student(self, student, X, classes, lab_idx, y_lab_codes, p_rows, p_dist,
-                     p_codes, fit_params, rng):
-        """Fit ``student`` on labeled + pseudo-labeled rows, inputs noised."""
+    def _fit_student(self, student, X, y, classes, lab_idx, y_lab_codes, p_rows, p_dist,
+                     p_codes, left_out, fit_params, rng):
+        """Fit ``student`` on labeled + pseudo-labeled rows, inputs noised.
+
+        A semi-supervised student also gets the unlabeled rows left out of
+        this generation (``left_out``), labeled ``-1`` with weight 1.
+        """
         if self.soft:
             rep_rows, rep_codes, rep_w = soft_copies(p_rows, p_dist)
             rows = np.concatenate([lab_idx, rep_rows])
@@ -394,13 +468,26 @@ class NoisyStudentClassifier(BaseSemiSupervisedMetaEstimator):
             rows = np.concatenate([lab_idx, p_rows])
             codes = np.concatenate([y_lab_codes, p_codes])
             weights = None
-        if self.noise is None:
-            return self._fit_on_rows(student, X, classes[codes], rows, fit_params,
-                                     weights)
+        y_rows = classes[codes]
+        if left_out.size and is_semi_supervised(student):
+            rows = np.concatenate([rows, left_out])
+            y_rows = np.concatenate([y_rows, y[left_out]])
+            if weights is not None:
+                weights = np.concatenate([weights, np.ones(left_out.shape[0])])
         # One noised version of X per generation: the soft copies of a row
         # share the same noised input, as one row with a soft target would.
-        return self._fit_on_rows(student, self._noised(X, rng), classes[codes], rows,
-                                 fit_params, weights)
+        X_student = X if self.noise is None else self._noised(X, rng)
+        return self._fit_inner(student, X_student, y_rows, rows, fit_params, weights)
+
+    def _fit_inner(self, estimator, X, y_rows, rows, fit_params, weights=None):
+        """``_fit_on_rows`` without the estimator's AllLabeledWarning.
+
+        A student's rows are all labeled (given or pseudo) by design, and
+        when ``y`` itself has no unlabeled row, ``fit`` has already warned.
+        """
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AllLabeledWarning)
+            return self._fit_on_rows(estimator, X, y_rows, rows, fit_params, weights)
 
     # ------------------------------------------------------------------ routing / tags
     def get_metadata_routing(self):

@@ -1,0 +1,20 @@
+"""The skorch layer: base nets for partially labeled data, fast iterators,
+callbacks. Imports torch and skorch."""
+
+from ._base import BaseSemiSupervisedNet, check_net_input
+from ._iterators import LabeledUnlabeledIterator, SSLBatch, TensorBatchIterator
+from ._schedule import CosineDecay, EMAEvalMixin, cosine_decay_factor
+from .callbacks import EMATeacher, RampUp
+
+__all__ = [
+    "BaseSemiSupervisedNet",
+    "CosineDecay",
+    "EMAEvalMixin",
+    "EMATeacher",
+    "LabeledUnlabeledIterator",
+    "RampUp",
+    "SSLBatch",
+    "TensorBatchIterator",
+    "check_net_input",
+    "cosine_decay_factor",
+]

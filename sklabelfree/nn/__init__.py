@@ -1,0 +1,20 @@
+"""Torch building blocks: modules, heads, losses and functional helpers.
+
+This subpackage imports torch and never scikit-learn.
+"""
+
+from . import functional, losses
+from .heads import CosineHead, LinearHead, ProjectionHead
+from .modules import MLP, ConvNet1d, ConvNet2d, default_module_for_shape
+
+__all__ = [
+    "MLP",
+    "ConvNet1d",
+    "ConvNet2d",
+    "CosineHead",
+    "LinearHead",
+    "ProjectionHead",
+    "default_module_for_shape",
+    "functional",
+    "losses",
+]

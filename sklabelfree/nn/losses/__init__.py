@@ -1,0 +1,22 @@
+"""Losses, one file per family, re-exported here."""
+
+from .mixmatch import mixmatch_guess_labels, mixmatch_labeled_loss, mixmatch_unlabeled_loss
+
+from .consistency import (
+    mean_teacher_consistency_loss,
+    pi_model_consistency_loss,
+    softmax_mse_loss,
+    temporal_ensembling_consistency_loss,
+    temporal_ensembling_targets,
+)
+
+from .pseudo_label import pseudo_label_loss, pseudo_label_weight
+from .entropy import entropy_loss
+from .vat import frozen_batch_norm_stats, kl_div_with_logits, vat_loss, vat_perturbation
+
+__all__ = []
+__all__ += ["mixmatch_guess_labels", "mixmatch_labeled_loss", "mixmatch_unlabeled_loss"]
+__all__ += ["mean_teacher_consistency_loss", "pi_model_consistency_loss", "softmax_mse_loss",
+            "temporal_ensembling_consistency_loss", "temporal_ensembling_targets"]
+__all__ += ["pseudo_label_loss", "pseudo_label_weight", "entropy_loss"]
+__all__ += ["frozen_batch_norm_stats", "kl_div_with_logits", "vat_loss", "vat_perturbation"]
