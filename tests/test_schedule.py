@@ -9,7 +9,11 @@ import torch
 from skorch.callbacks import Callback
 
 from sklabelfree.neural import CosineDecay, cosine_decay_factor
-from sklabelfree.semi_supervised import FixMatchClassifier, MixMatchClassifier
+from sklabelfree.semi_supervised import (
+    FixMatchClassifier,
+    MixMatchClassifier,
+    SupervisedNetClassifier,
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +35,8 @@ def test_cosine_decay_factor_is_fixmatch_schedule():
     assert cosine_decay_factor(5, 0) == 1.0
 
 
-@pytest.mark.parametrize("cls", [FixMatchClassifier, MixMatchClassifier])
+@pytest.mark.parametrize("cls", [FixMatchClassifier, MixMatchClassifier,
+                                 SupervisedNetClassifier])
 def test_cosine_schedule_sets_the_rate_of_each_step(cls, data):
     X, y = data
     seen = []
@@ -57,7 +62,8 @@ def test_cosine_schedule_sets_the_rate_of_each_step(cls, data):
     assert [lr for _, lr in seen] == [pytest.approx(0.01)] * 3
 
 
-@pytest.mark.parametrize("cls", [FixMatchClassifier, MixMatchClassifier])
+@pytest.mark.parametrize("cls", [FixMatchClassifier, MixMatchClassifier,
+                                 SupervisedNetClassifier])
 def test_ema_module_is_the_moving_average_of_the_trained_weights(cls, data):
     X, y = data
     snapshots = []
@@ -103,7 +109,8 @@ def test_ema_module_is_the_moving_average_of_the_trained_weights(cls, data):
     assert not names & {id(p) for p in clf.ema_module_.parameters()}
 
 
-@pytest.mark.parametrize("cls", [FixMatchClassifier, MixMatchClassifier])
+@pytest.mark.parametrize("cls", [FixMatchClassifier, MixMatchClassifier,
+                                 SupervisedNetClassifier])
 def test_predictions_come_from_the_ema_module(cls, data):
     X, y = data
     clf = cls(max_epochs=2, steps_per_epoch=3, module__width=8, ema_decay=0.9,

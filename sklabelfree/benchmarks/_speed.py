@@ -7,7 +7,8 @@ steps; only the training loop differs:
 - ``torch-loop``: the loop one writes by hand (a random permutation of the
   rows, tensor slices, forward, cross-entropy, backward, step);
 - ``supervised-net``: :class:`~sklabelfree.semi_supervised.SupervisedNetClassifier`
-  with ``augment=None`` on fully labeled rows (skorch's loop with
+  with ``augment=None``, no weight averaging and a constant rate, on fully
+  labeled rows (skorch's loop with
   sklabelfree's tensor-slicing iterator);
 - ``skorch-dataloader``: a plain ``skorch.NeuralNetClassifier``, whose
   default ``DataLoader`` gets each row with ``__getitem__`` and collates
@@ -46,7 +47,8 @@ LOOPS = ("torch-loop", "supervised-net", "skorch-dataloader")
 DESCRIPTIONS = {
     "torch-loop": "a hand-written torch loop: permute the rows, slice tensors, "
     "forward, cross-entropy, backward, Adam step",
-    "supervised-net": "SupervisedNetClassifier(augment=None, optimizer=Adam) on "
+    "supervised-net": "SupervisedNetClassifier(augment=None, ema_decay=None, "
+    "lr_schedule='constant', optimizer=Adam) on "
     "fully labeled rows: skorch's loop with sklabelfree's tensor-slicing iterator",
     "skorch-dataloader": "skorch NeuralNetClassifier(optimizer=Adam) with its default "
     "DataLoader (per-row __getitem__ and collation), for reference",
@@ -152,7 +154,7 @@ def _make_loop(name, module, X, y, batch_size, seed):
         net = SupervisedNetClassifier(
             module, optimizer=torch.optim.Adam, lr=LR, max_epochs=1,
             batch_size=batch_size, steps_per_epoch=X.shape[0] // batch_size,
-            augment=None, random_state=seed,
+            augment=None, ema_decay=None, lr_schedule="constant", random_state=seed,
         )
         return _SkorchLoop(net, X, y)
     if name == "skorch-dataloader":

@@ -295,9 +295,13 @@ class BaseSemiSupervisedNet(SemiSupervisedMixin, NeuralNetClassifier):
             self._step_weight_used = True
         y_true = to_device(torch.as_tensor(y_true), self.device).long()
         mask = y_true >= 0
-        if not bool(mask.any()):
+        n_labeled = int(mask.sum())
+        if n_labeled == 0:
             return y_pred.sum() * 0.0
         if weight is None:
+            if n_labeled == mask.shape[0]:
+                # Training batches hold labeled rows only: no copy by mask.
+                return super().get_loss(y_pred, y_true, X=X, training=training)
             return super().get_loss(y_pred[mask], y_true[mask], X=X, training=training)
         return self._weighted_loss(y_pred[mask], y_true[mask],
                                    weight.to(y_pred.device)[mask], X, training)

@@ -6,20 +6,25 @@ import torch
 from torch.nn import functional as F
 
 from ..augment import Cutout
-from ..neural import BaseSemiSupervisedNet
+from ..neural import BaseSemiSupervisedNet, EMAEvalMixin
 from ..nn.functional import mixup, one_hot
 from sklearn.utils._param_validation import Interval
 
 __all__ = ["SupervisedNetClassifier"]
 
 
-class SupervisedNetClassifier(BaseSemiSupervisedNet):
+class SupervisedNetClassifier(EMAEvalMixin, BaseSemiSupervisedNet):
     """The network of the deep semi-supervised classifiers, trained on labeled rows only.
 
     The honest baseline: same module, optimiser, augmentation and budget of
     steps as the semi-supervised methods, but unlabeled rows (``y == -1``)
     are ignored. Optional MixUp (Zhang et al. 2018) and cutout (DeVries &
-    Taylor 2017) regularise the few labeled rows.
+    Taylor 2017) regularise the few labeled rows. Like
+    :class:`FixMatchClassifier` and :class:`MixMatchClassifier`, it predicts
+    with a moving average of its weights and decays its learning rate
+    (``ema_decay``, ``lr_schedule``): trained on 100 labeled digits, the
+    last weights of a constant-rate run scored anywhere from 0.69 to 0.92
+    from seed to seed; the average is steadier.
 
     Read more in the :ref:`User Guide <deep_ssl>`.
 
@@ -49,6 +54,12 @@ class SupervisedNetClassifier(BaseSemiSupervisedNet):
     random_state : int or None, default=None
     device : str, default='cpu'
     verbose : int, default=0
+    ema_decay : float in [0, 1) or None, default=0.99
+        Decay of the moving average of the weights that ``predict`` uses
+        (``ema_module_``); None predicts with the trained weights.
+    lr_schedule : {'cosine', 'constant'}, default='cosine'
+        ``'cosine'``: the rate falls from ``lr`` to ``cos(7 pi / 16) lr``
+        over training (:class:`~sklabelfree.neural.CosineDecay`).
     **kwargs
         Other skorch parameters (``module__width``, ``optimizer__weight_decay``...).
 
@@ -56,6 +67,9 @@ class SupervisedNetClassifier(BaseSemiSupervisedNet):
     ----------
     classes_ : ndarray of shape (n_classes,)
     module_ : torch.nn.Module
+        The trained network.
+    ema_module_ : torch.nn.Module or None
+        The moving average of ``module_``'s weights, used by ``predict``.
     history_ : skorch History
     input_shape_ : tuple
 
@@ -83,11 +97,14 @@ class SupervisedNetClassifier(BaseSemiSupervisedNet):
 
     def __init__(self, module=None, *, mixup_alpha=0.0, cutout=0.0, lr=3e-3,
                  max_epochs=30, batch_size=32, steps_per_epoch=None, augment="auto",
-                 random_state=None, device="cpu", verbose=0, **kwargs):
+                 random_state=None, device="cpu", verbose=0, ema_decay=0.99,
+                 lr_schedule="cosine", **kwargs):
         super().__init__(module, lr=lr, max_epochs=max_epochs, batch_size=batch_size,
                          steps_per_epoch=steps_per_epoch, augment=augment,
                          random_state=random_state, device=device, verbose=verbose,
                          **kwargs)
+        self.ema_decay = ema_decay
+        self.lr_schedule = lr_schedule
         self.mixup_alpha = mixup_alpha
         self.cutout = cutout
 
