@@ -174,6 +174,10 @@ class BaseSemiSupervisedNet(SemiSupervisedMixin, NeuralNetClassifier):
     # Unlabeled rows per labeled row in a step; methods that learn from
     # unlabeled rows take ``mu`` as a parameter.
     mu = 0
+    # The ``mu`` that sizes an epoch when it differs from the one that
+    # draws the batches (the supervised baseline draws no unlabeled rows
+    # but takes the steps of the semi-supervised defaults); None: ``mu``.
+    _budget_mu = None
 
     _parameter_constraints: dict = {
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -605,7 +609,8 @@ class BaseSemiSupervisedNet(SemiSupervisedMixin, NeuralNetClassifier):
         if self.steps_per_epoch is not None:
             self.steps_per_epoch_ = int(self.steps_per_epoch)
         else:
-            n_u = int(round(self.mu * self.batch_size))
+            mu = self.mu if self._budget_mu is None else self._budget_mu
+            n_u = int(round(mu * self.batch_size))
             steps_u = int(np.ceil(n_pool / n_u)) if n_u else 0
             self.steps_per_epoch_ = max(int(np.ceil(n_labeled / self.batch_size)),
                                         steps_u, 1)

@@ -2,13 +2,12 @@
 
 from numbers import Real
 
-import torch
-from torch.nn import functional as F
+from sklearn.utils._param_validation import Interval
 
 from ..augment import Cutout
 from ..neural import BaseSemiSupervisedNet, EMAEvalMixin
 from ..nn.functional import mixup, one_hot
-from sklearn.utils._param_validation import Interval
+from ..nn.losses import mixmatch_labeled_loss
 
 __all__ = ["SupervisedNetClassifier"]
 
@@ -112,14 +111,6 @@ class SupervisedNetClassifier(EMAEvalMixin, BaseSemiSupervisedNet):
     # baseline takes as many steps per epoch as they do on the same data.
     _budget_mu = 4
 
-    def prepare_fit(self, X, codes):
-        super().prepare_fit(X, codes)
-        if self.steps_per_epoch is None:
-            n_l = int((codes >= 0).sum())
-            steps_l = -(-n_l // self.batch_size)
-            steps_u = -(-X.shape[0] // (self._budget_mu * self.batch_size))
-            self.steps_per_epoch_ = max(steps_l, steps_u, 1)
-
     def compute_loss(self, batch, **fit_params):
         x = self.weak(batch.x_l)
         if self.cutout and x.dim() > 2:
@@ -129,8 +120,8 @@ class SupervisedNetClassifier(EMAEvalMixin, BaseSemiSupervisedNet):
             x_mix, t_mix, _ = mixup(x, targets, self.mixup_alpha,
                                     generator=self.cpu_generator_)
             logits = self.infer(x_mix, **fit_params)
-            loss = -(t_mix * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
-            return loss, logits
+            # MixMatch's L_X is exactly the cross-entropy against mixed targets.
+            return mixmatch_labeled_loss(logits, t_mix), logits
         logits = self.infer(x, **fit_params)
         return self.get_loss(logits, batch.y_l, training=True), logits
 

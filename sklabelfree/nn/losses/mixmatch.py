@@ -4,6 +4,7 @@ import torch
 from torch.nn import functional as F
 
 from ..functional import sharpen
+from .consistency import softmax_mse_loss
 
 __all__ = ["mixmatch_guess_labels", "mixmatch_labeled_loss", "mixmatch_unlabeled_loss"]
 
@@ -94,7 +95,4 @@ def mixmatch_unlabeled_loss(logits, targets):
     >>> float(mixmatch_unlabeled_loss(torch.zeros(1, 2), torch.tensor([[1.0, 0.0]])))
     0.25
     """
-    if logits.shape[0] == 0:
-        return logits.sum() * 0.0
-    probs = torch.softmax(logits, dim=1)
-    return F.mse_loss(probs, targets.detach(), reduction="mean")
+    return softmax_mse_loss(logits, targets.detach())
