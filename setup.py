@@ -31,6 +31,7 @@ EXTRAS_REQUIRE = {
     "test": [
         "pytest>=7",
         "pandas>=1.5",
+        "matplotlib>=3.6",
         "skops>=0.10",
         "dask[distributed]>=2023.1",
     ],

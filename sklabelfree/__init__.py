@@ -15,6 +15,7 @@ UNLABELED = -1
 """The label that marks an unlabeled row: ``-1``, never a class."""
 
 _SUBMODULES = (
+    "active",
     "base",
     "benchmarks",
     "datasets",

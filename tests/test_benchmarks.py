@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
@@ -143,7 +144,7 @@ def test_all_labels_methods_are_fitted_once_per_seed():
 
 
 def test_registry():
-    assert "semi-supervised" in SUBCOMMANDS
+    assert "semi-supervised" in SUBCOMMANDS and "active" in SUBCOMMANDS
     assert list(semi_supervised_methods()) == [
         "svc-labeled",
         "sklearn-self-training-svc",
@@ -497,3 +498,123 @@ def test_bad_arguments_of_the_new_options(argv, message, capsys):
 def test_bad_n_jobs_of_the_function(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         run_semi_supervised(methods=["svc-labeled"], **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# ``active``: learning curves on digits and the cost of a query, tiny runs.
+
+TINY_ACTIVE = ["--seeds", "0", "--budget", "20", "--pool-size", "2000", "--repeats", "1",
+               "--n-jobs", "1", "-q"]
+
+
+def test_active_tiny_run_prints_both_tables(capsys):
+    status = main(["active", "--methods", "svc-margin", "loop-margin", "ls-margin",
+                   *TINY_ACTIVE])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "command: python -m sklabelfree.benchmarks active --methods svc-margin" in out
+    assert "seeds: 0 (the random start; the split is seed 0)" in out
+    assert re.search(r"total wall time: \d+\.\d s", out)
+
+    header, rows = _table_rows(out)
+    assert header == ["method", "20 labels", "AUC 10-20", "run s", "query ms"]
+    assert list(rows) == ["protocol-margin", "loop-margin", "svc-margin", "ls-margin"]
+    assert rows["protocol-margin"] == ["0.255"]  # the published baseline beside ours
+    for key in ("loop-margin", "svc-margin", "ls-margin"):
+        accuracy, auc, run_s, query_ms = map(float, rows[key])
+        assert 0 <= accuracy <= 1 and 0 <= auc <= 1 and run_s >= 0 and query_ms >= 0
+    # the learner and the hand-written loop ask for the same rows
+    assert rows["svc-margin"][:2] == rows["loop-margin"][:2]
+    assert "svc-margin asked for the same rows in the same order as loop-margin on 1 of 1" in out
+
+    header, rows = _table_rows(out, first="strategy")
+    assert header == ["strategy", "pool rows", "query ms", "predict_proba ms", "ratio",
+                      "CPU ratio", "query peak MiB", "predict_proba peak MiB"]
+    assert list(rows) == ["margin"] and rows["margin"][0] == "2,000"
+    assert all(float(cell) >= 0 for cell in rows["margin"][1:])
+    assert "query cost: margin sampling of 2,000 x 64 rows picking 100 took" in out
+    assert "FutureWarning" not in out  # SVC(probability=True)'s deprecation is silenced
+    assert "the ceilings, fitted on all 1257 training labels: SVC() 0.987" in out
+    assert "not in the default run" not in out  # --methods given
+
+
+def test_active_rst_report_is_valid_restructuredtext(capsys):
+    docutils_core = pytest.importorskip("docutils.core")
+    assert main(["active", "--methods", "loop-random", "--format", "rst", "--std",
+                 "--pool-size", "500", "1000", *TINY_ACTIVE[:4], "--repeats", "1",
+                 "-q"]) == 0
+    out = capsys.readouterr().out
+    doctree = docutils_core.publish_doctree(
+        out, settings_overrides={"report_level": 5, "halt_level": 5})
+    problems = [node.astext() for node in doctree.findall()
+                if node.tagname == "system_message" and int(node.get("level", 0)) >= 2]
+    assert problems == []
+    assert len([n for n in doctree.findall() if n.tagname == "table"]) == 2
+    assert "peak memory, margin: from 500 to 1,000 pool rows" in out
+
+
+def test_active_parts_can_be_skipped(capsys):
+    from sklabelfree.benchmarks._active import run_active
+
+    result = run_active(["svc-random"], seeds=[1], budget=12, pool_sizes=[])
+    assert result.cost == [] and list(result.curves) == ["svc-random"]
+    assert result.curves["svc-random"][1].n_labels.tolist() == [10, 11, 12]
+    assert "Query cost" not in result.report()
+    assert main(["active", "--methods", "--pool-size", "300", "--repeats", "1", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "protocol-" not in out and "Query cost" in out
+    _, rows = _table_rows(out, first="strategy")
+    assert rows["margin"][0] == "300"
+
+
+def test_active_default_and_full_selection():
+    from sklabelfree.benchmarks._active import active_methods, check_active_config
+
+    methods, seeds, budget, pool_sizes, strategies, repeats = check_active_config()
+    assert "svc-margin" in methods and "ls-margin" in methods
+    assert [m for m in active_methods() if m not in methods] == [
+        "ls-density", "ls-ranked-batch", "ls5-entropy"]
+    assert (seeds, budget, pool_sizes, strategies, repeats) == (
+        [0, 1, 2], 200, [100_000, 300_000, 1_000_000], ["margin"], 5)
+    assert check_active_config(full=True)[0] == list(active_methods())
+    # the table's order, whatever the order given
+    assert check_active_config(["ls-margin", "svc-margin"])[0] == ["svc-margin", "ls-margin"]
+    args = build_parser().parse_args(["active", "--full"])
+    assert args.full and args.budget == 200 and args.methods is None
+
+
+def test_active_reference_loop_and_learner_start_alike():
+    from sklabelfree.active import ActiveLearner, simulate_active_learning
+    from sklabelfree.benchmarks._active import _digits_split, reference_loop
+
+    X, y, X_test, y_test = _digits_split()
+    loop = reference_loop("random", X, y, X_test, y_test, budget=12, seed=4)
+    curve = simulate_active_learning(ActiveLearner(LogisticRegression(), "random"), X, y,
+                                     X_test, y_test, budget=12, random_state=4)
+    np.testing.assert_array_equal(loop.initial, curve.initial)
+    np.testing.assert_array_equal(
+        loop.initial, np.random.RandomState(4).choice(len(y), 10, replace=False))
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        reference_loop("qbc", X, y, X_test, y_test, budget=12)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["active", "--budget", "5"], "budget must be an int in [11, 1257]"),
+        (["active", "--budget", "2000"], "budget must be an int in [11, 1257]"),
+        (["active", "--methods", "svc-magic"], "invalid choice: 'svc-magic'"),
+        (["active", "--pool-size", "50"], "each pool size must be an int >= 100"),
+        (["active", "--pool-size", "-5"], "a pool size must be >= 0"),
+        (["active", "--repeats", "0"], "must be >= 1, got 0"),
+        (["active", "--cost-strategies", "qbc"], "invalid choice: 'qbc'"),
+        (["active", "--seeds", "-1"], "a seed must be in [0, 2**32)"),
+    ],
+)
+def test_active_bad_arguments_exit_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert captured.out == ""

@@ -22,7 +22,7 @@ from ._table import FORMATS, BenchmarkConfigError, Default, _python_command
 SUBCOMMANDS = {
     "semi-supervised": "sklabelfree.benchmarks._semi_supervised",
     "speed": "sklabelfree.benchmarks._speed",
-    # "active": "sklabelfree.benchmarks._active",
+    "active": "sklabelfree.benchmarks._active",
     # "encoders": "sklabelfree.benchmarks._encoders",
     # "few-shot": "sklabelfree.benchmarks._few_shot",
     # "transfer": "sklabelfree.benchmarks._transfer",

@@ -8,12 +8,21 @@ the reason. ``tests/test_common.py`` uses both.
 
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
+from sklearn.tree import DecisionTreeClassifier
 
+from ..active import QueryByCommittee
 from ..semi_supervised import FeatureDropout, GaussianNoise
 
 # Parameters that make each estimator cheap; estimators not listed are
 # built with their defaults.
 CHECK_PARAMS = {
+    # The default (LogisticRegression, margin) and a committee over trees:
+    # the committee is refitted at every fit, on bootstrap resamples.
+    "ActiveLearner": [
+        dict(random_state=0),
+        dict(estimator=DecisionTreeClassifier(random_state=0),
+             query_strategy=QueryByCommittee(n_members=3), random_state=0),
+    ],
     "PseudoLabelClassifier": [
         dict(estimator=LogisticRegression(), max_iter=3),
         dict(estimator=LogisticRegression(), max_iter=3, soft=True,
@@ -144,6 +153,7 @@ EXPECTED_FAILED_CHECKS = {
     "DeepPseudoLabelClassifier": _SKORCH,
     "EntropyMinimizationClassifier": _SKORCH,
     "VATClassifier": _SKORCH,
+    "ActiveLearner": {"check_classifiers_classes": _MINUS_ONE_CLASS},
 }
 
 

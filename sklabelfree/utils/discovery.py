@@ -17,8 +17,10 @@ def all_estimators(type_filter=None):
 
     Walks the subpackages and collects the classes that are exported in a
     subpackage's ``__all__`` and derive from
-    :class:`~sklearn.base.BaseEstimator`. Abstract bases (names starting
-    with ``Base``) are left out.
+    :class:`~sklearn.base.BaseEstimator` and have a ``fit`` method. Abstract
+    bases (names starting with ``Base``) are left out, and so are parameter
+    objects without ``fit`` (query strategies, stopping criteria), which
+    derive from ``BaseEstimator`` only to be cloned and tuned.
 
     Parameters
     ----------
@@ -52,6 +54,7 @@ def all_estimators(type_filter=None):
             if (
                 inspect.isclass(obj)
                 and issubclass(obj, BaseEstimator)
+                and hasattr(obj, "fit")
                 and not attr.startswith("Base")
                 and not inspect.isabstract(obj)
             ):
