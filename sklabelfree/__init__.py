@@ -20,6 +20,7 @@ _SUBMODULES = (
     "benchmarks",
     "datasets",
     "semi_supervised",
+    "transfer",
     "utils",
 )
 

@@ -25,7 +25,7 @@ SUBCOMMANDS = {
     "active": "sklabelfree.benchmarks._active",
     # "encoders": "sklabelfree.benchmarks._encoders",
     # "few-shot": "sklabelfree.benchmarks._few_shot",
-    # "transfer": "sklabelfree.benchmarks._transfer",
+    "transfer": "sklabelfree.benchmarks._transfer",
 }
 """Subcommand name -> module implementing it."""
 

@@ -16,6 +16,11 @@ from ..semi_supervised import FeatureDropout, GaussianNoise
 # Parameters that make each estimator cheap; estimators not listed are
 # built with their defaults.
 CHECK_PARAMS = {
+    # One growth step in the middle of a short training.
+    "Net2NetClassifier": [
+        dict(schedule=[(3, "widen"), (6, "deepen")], max_epochs=10, steps_per_epoch=3,
+             module__width=8, lr=1e-2, ema_decay=0.5, random_state=0),
+    ],
     # The default (LogisticRegression, margin) and a committee over trees:
     # the committee is refitted at every fit, on bootstrap resamples.
     "ActiveLearner": [
@@ -91,7 +96,52 @@ CHECK_PARAMS = {
         dict(estimator=LogisticRegression(), estimator2=GaussianNB(), k=6,
              pool_size=30, max_iter=3, threshold=0.5, require_agreement=False),
     ],
+    # Transfer: one instance per way of estimating the weights.
+    "ImportanceWeightingClassifier": [
+        dict(random_state=0),
+        dict(method="kmm", max_iter=100),
+        dict(method="kliep", n_centers=20, cv=2, max_iter=100, random_state=0),
+    ],
+    "TCA": [dict(n_components=2)],
 }
+
+# Domain adaptation estimators refuse a fit without target rows, and
+# scikit-learn's checks fit on fully labeled targets with no sample_domain:
+# every check that fits fails at that error. The properties those checks
+# cover are tested on source + target data in tests/test_transfer_*.py.
+_NO_TARGET = (
+    "The check fits on a fully labeled y without sample_domain: there are no target "
+    "rows (y == -1) to adapt to, which fit refuses with a clear ValueError ('no target "
+    "rows'). tests/test_transfer_*.py test the same property on source + target data."
+)
+_FITTING_CHECKS = (
+    "check_dict_unchanged", "check_dont_overwrite_parameters", "check_dtype_object",
+    "check_estimators_dtypes", "check_estimators_fit_returns_self",
+    "check_estimators_nan_inf", "check_estimators_overwrite_params",
+    "check_estimators_pickle", "check_f_contiguous_array_estimator",
+    "check_fit2d_1feature", "check_fit2d_predict1d", "check_fit_check_is_fitted",
+    "check_fit_idempotent", "check_fit_score_takes_y",
+    "check_methods_sample_order_invariance", "check_methods_subset_invariance",
+    "check_n_features_in", "check_n_features_in_after_fitting",
+    "check_pipeline_consistency", "check_positive_only_tag_during_fit",
+    "check_readonly_memmap_input",
+)
+_DOMAIN_CLASSIFIER = {
+    **dict.fromkeys(
+        _FITTING_CHECKS + (
+            "check_classifier_data_not_an_array", "check_classifiers_train",
+            "check_classifiers_one_label_sample_weights", "check_supervised_y_2d",
+            "check_non_transformer_estimators_n_iter"),
+        _NO_TARGET),
+    "check_classifiers_classes": (
+        "The check uses -1 as a class label; in sklabelfree -1 marks an unlabeled "
+        "(target) row, so that target has one class."),
+}
+_DOMAIN_TRANSFORMER = dict.fromkeys(
+    _FITTING_CHECKS + (
+        "check_fit2d_1sample", "check_transformer_data_not_an_array",
+        "check_transformer_general", "check_transformer_preserve_dtypes"),
+    _NO_TARGET)
 
 _META_SAMPLE_WEIGHT = (
     "Semi-supervised meta-estimators refit on pseudo-labeled rows that depend on "
@@ -154,6 +204,20 @@ EXPECTED_FAILED_CHECKS = {
     "EntropyMinimizationClassifier": _SKORCH,
     "VATClassifier": _SKORCH,
     "ActiveLearner": {"check_classifiers_classes": _MINUS_ONE_CLASS},
+    # Trained on the labeled rows only: -1 rows are ignored, so a target
+    # that uses -1 as a class has one class.
+    "Net2NetClassifier": _SKORCH,
+    "MultiTaskLinearClassifier": {
+        "check_classifiers_classes": _MINUS_ONE_CLASS,
+        "check_classifier_multioutput": (
+            "The check indexes classes_ as one array shared by every output (a "
+            "multilabel classifier); a multi-task classifier has one array of classes "
+            "per task, a list, as sklearn's MultiOutputClassifier has."),
+    },
+    "ImportanceWeightingClassifier": _DOMAIN_CLASSIFIER,
+    "SourceOnlyClassifier": {"check_classifiers_classes": _MINUS_ONE_CLASS},
+    "CORAL": _DOMAIN_TRANSFORMER,
+    "TCA": _DOMAIN_TRANSFORMER,
 }
 
 

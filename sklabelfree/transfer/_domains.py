@@ -1,0 +1,160 @@
+"""Which rows are the source and which the target: the domain convention.
+
+Every estimator of :mod:`sklabelfree.transfer` takes the source and the
+target rows in one ``fit(X, y, sample_domain=None)``:
+
+- without ``sample_domain``, the labeled rows (``y != -1``) are the source
+  and the unlabeled rows (``y == -1``) are the target;
+- with ``sample_domain`` (one integer per row), a positive id marks a source
+  row and a negative id a target row (``0`` is refused). Labels of target
+  rows are ignored; source rows labeled ``-1`` count in the source
+  distribution but not in a classifier's fit.
+"""
+
+import numpy as np
+
+from .. import UNLABELED
+from ..utils.validation import check_partially_labeled, labeled_mask
+
+__all__ = ["check_domains"]
+
+
+def _who(estimator_name):
+    return f"{estimator_name}: " if estimator_name else ""
+
+
+def check_sample_domain(sample_domain, n_samples, estimator_name=None):
+    """Validate ``sample_domain``: one non-zero integer per row.
+
+    Returns a new int array, or ``None`` when ``sample_domain`` is ``None``.
+    """
+    who = _who(estimator_name)
+    if sample_domain is None:
+        return None
+    sd = np.asarray(sample_domain)
+    if sd.ndim != 1 or sd.shape[0] != n_samples:
+        raise ValueError(
+            f"{who}sample_domain has shape {sd.shape}; expected ({n_samples},), one "
+            "domain id per row of X."
+        )
+    if sd.dtype.kind == "f":
+        if not np.all(np.isfinite(sd)) or np.any(sd != np.round(sd)):
+            raise ValueError(
+                f"{who}sample_domain must hold integers (positive for source rows, "
+                "negative for target rows); got non-integer values."
+            )
+    elif sd.dtype.kind not in "iu":
+        raise ValueError(
+            f"{who}sample_domain must hold integers (positive for source rows, "
+            f"negative for target rows); got dtype {sd.dtype}."
+        )
+    sd = sd.astype(np.int64)
+    if np.any(sd == 0):
+        raise ValueError(
+            f"{who}sample_domain contains 0; use positive ids for source rows and "
+            "negative ids for target rows."
+        )
+    return sd
+
+
+def check_domains(n_samples, y=None, sample_domain=None, *, require_labels=True,
+                  estimator_name=None):
+    """Validate the target and the domains of a domain adaptation fit.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of rows of ``X``.
+    y : array-like of shape (n_samples,) or None
+        Labels, ``-1`` for unlabeled rows. Required when ``require_labels``
+        or when ``sample_domain`` is ``None``.
+    sample_domain : array-like of shape (n_samples,) or None
+        Positive ids for source rows, negative ids for target rows.
+    require_labels : bool, default=True
+        Whether the labeled source rows must hold at least two classes
+        (classifiers); transformers only need the domains.
+    estimator_name : str or None
+        Name used in error messages.
+
+    Returns
+    -------
+    y_source : ndarray of shape (n_samples,) or None
+        The validated labels with ``-1`` on every target row (the labels a
+        classifier may learn from); ``None`` when ``y`` is ``None``.
+    source : ndarray of bool of shape (n_samples,)
+        Mask of the source rows.
+    classes : ndarray or None
+        Classes among the labeled source rows (``None`` without ``y``).
+    """
+    who = _who(estimator_name)
+    sd = check_sample_domain(sample_domain, n_samples, estimator_name)
+    if require_labels and y is None:
+        raise ValueError(
+            f"{who}requires y to be passed, but the target y is None. Give the source "
+            "labels, with -1 on the target rows.")
+    y_source, classes = None, None
+    if y is not None:
+        y_arr = np.asarray(y)
+        if y_arr.ndim >= 1 and y_arr.shape[0] != n_samples:
+            raise ValueError(
+                f"{who}X has {n_samples} rows but y has {y_arr.shape[0]}: they must have "
+                "the same number of rows."
+            )
+    if sd is None:
+        if y is None:
+            raise ValueError(
+                f"{who}cannot tell the source rows from the target rows: pass y with -1 "
+                "on the target rows, or sample_domain (positive ids for source rows, "
+                "negative ids for target rows)."
+            )
+        if not require_labels:
+            # Transformers: only the -1 marks matter, but NaN is still an error.
+            y_checked = np.array(y, copy=True)
+            if y_checked.dtype.kind == "f" and np.isnan(y_checked).any():
+                raise ValueError(
+                    f"{who}y contains NaN. Mark the target (unlabeled) rows with -1 "
+                    "(sklabelfree.UNLABELED), not NaN.")
+            labeled = labeled_mask(y_checked)
+        else:
+            y_checked, labeled, classes = check_partially_labeled(
+                y, warn_all_labeled=False, estimator_name=estimator_name)
+        source = labeled
+        y_source = y_checked
+    else:
+        source = sd > 0
+        if not np.any(source):
+            raise ValueError(
+                f"{who}no source rows: every sample_domain id is negative (target). "
+                "Give the source rows positive ids.")
+        if y is not None:
+            y_checked = np.array(y, copy=True)
+            if y_checked.dtype.kind in "US":
+                y_checked = y_checked.astype(object)
+            y_masked = y_checked.copy()
+            if y_masked.dtype.kind == "b":
+                y_masked = y_masked.astype(int)
+            # Target labels are ignored (NaN there included).
+            y_masked[~source] = UNLABELED
+            if require_labels or labeled_mask(y_masked).any():
+                y_source, _, classes = check_partially_labeled(
+                    y_masked, min_classes=2 if require_labels else 1,
+                    warn_all_labeled=False, estimator_name=estimator_name)
+            else:
+                y_source = y_masked
+    if not np.any(~source):
+        raise ValueError(
+            f"{who}no target rows: nothing to adapt to. Mark the target rows with "
+            "y == -1, or give sample_domain with negative ids for them."
+        )
+    if not np.any(source):
+        raise ValueError(
+            f"{who}no source rows: every row is a target row. Give labeled source rows "
+            "(y != -1, or positive sample_domain ids)."
+        )
+    if require_labels and y_source is not None and not np.any(
+        labeled_mask(y_source) & source
+    ):
+        raise ValueError(f"{who}the source rows have no labels.")
+    return y_source, source, classes
+
+
