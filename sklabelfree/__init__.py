@@ -19,6 +19,8 @@ _SUBMODULES = (
     "base",
     "benchmarks",
     "datasets",
+    "few_shot",
+    "self_supervised",
     "semi_supervised",
     "transfer",
     "utils",

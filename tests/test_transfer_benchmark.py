@@ -89,3 +89,21 @@ def test_net2net_section_tiny():
     assert [row[0].split()[0] for row in section.rows] == ["scratch", "grown"]
     assert len(section.scores["scratch"][0]) == 2 == len(section.scores["grown"][0])
     assert "function preserving" in section.notes[0]
+
+
+def test_multitask_section_reports_task_a_accuracy_per_weighting():
+    from sklabelfree.benchmarks._transfer import run_multitask_section
+
+    assert "multi-task" in SECTIONS
+    section = run_multitask_section(seeds=[0], weightings=["equal", "pcgrad"],
+                                    max_epochs=5)
+    assert section.name == "multi-task" and section.errors == {}
+    assert [row[0] for row in section.rows] == ["single-task", "equal", "pcgrad"]
+    base = section.scores["single-task"][0]
+    for row in section.rows[1:]:
+        acc = float(row[1])
+        assert 0.1 < acc <= 1 and float(row[3]) > 0.5  # task B is learned
+        assert float(row[2]) == pytest.approx(acc - base, abs=2e-3)
+    assert any(n.startswith("target: the shared trunk beats the single-task net")
+               for n in section.notes)
+    assert "task-A accuracy" in section.table()

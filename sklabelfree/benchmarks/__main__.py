@@ -23,8 +23,8 @@ SUBCOMMANDS = {
     "semi-supervised": "sklabelfree.benchmarks._semi_supervised",
     "speed": "sklabelfree.benchmarks._speed",
     "active": "sklabelfree.benchmarks._active",
-    # "encoders": "sklabelfree.benchmarks._encoders",
-    # "few-shot": "sklabelfree.benchmarks._few_shot",
+    "encoders": "sklabelfree.benchmarks._encoders",
+    "few-shot": "sklabelfree.benchmarks._few_shot",
     "transfer": "sklabelfree.benchmarks._transfer",
 }
 """Subcommand name -> module implementing it."""

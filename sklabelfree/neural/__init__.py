@@ -2,6 +2,7 @@
 callbacks. Imports torch and skorch."""
 
 from ._base import BaseSemiSupervisedNet, check_net_input
+from ._embedding import EmbeddingNetMixin, eval_mode
 from ._iterators import LabeledUnlabeledIterator, SSLBatch, TensorBatchIterator
 from ._schedule import CosineDecay, EMAEvalMixin, cosine_decay_factor
 from .callbacks import EMATeacher, RampUp
@@ -11,10 +12,12 @@ __all__ = [
     "CosineDecay",
     "EMAEvalMixin",
     "EMATeacher",
+    "EmbeddingNetMixin",
     "LabeledUnlabeledIterator",
     "RampUp",
     "SSLBatch",
     "TensorBatchIterator",
     "check_net_input",
     "cosine_decay_factor",
+    "eval_mode",
 ]

@@ -9,7 +9,9 @@ metadata inside a :class:`~sklearn.pipeline.Pipeline`.
   classifier's density ratio, kernel mean matching, KLIEP);
 - feature transfer: :class:`CORAL`, :class:`TCA`, with
   :class:`SourceOnlyClassifier` as the classifier step of their pipelines;
-- parameter transfer: :mod:`sklabelfree.transfer.net2net` (``widen``,
+- parameter transfer: :class:`FineTuningClassifier` (a pretrained network,
+  frozen or at a smaller learning rate, with a new head),
+  :mod:`sklabelfree.transfer.net2net` (``widen``,
   ``deepen``: function-preserving growth of a trained network) and
   :class:`Net2NetClassifier`, a network grown during training;
 - multi-task learning: :class:`MultiTaskLinearClassifier` (tasks coupled by
@@ -30,7 +32,9 @@ from ._source_only import SourceOnlyClassifier
 
 # Torch-based estimators: name -> private module, imported when first accessed.
 _TORCH = {
+    "FineTuningClassifier": "._fine_tuning",
     "Net2NetClassifier": "._net2net_classifier",
+    "MultiTaskNetClassifier": "._multitask_net",
 }
 
 __all__ = [

@@ -13,9 +13,22 @@ from sklearn.tree import DecisionTreeClassifier
 from ..active import QueryByCommittee
 from ..semi_supervised import FeatureDropout, GaussianNoise
 
+
+def _lazy_encoder():
+    """A small torch trunk whose input width is set by the first batch."""
+    from torch import nn
+
+    return nn.Sequential(nn.LazyLinear(16), nn.ReLU())
+
+
 # Parameters that make each estimator cheap; estimators not listed are
 # built with their defaults.
 CHECK_PARAMS = {
+    # A lazy first layer adapts to the checks' varying numbers of features.
+    "FineTuningClassifier": [
+        dict(encoder=_lazy_encoder(), max_epochs=15, steps_per_epoch=4, lr=1e-2,
+             unfreeze_after=2, random_state=0),
+    ],
     # One growth step in the middle of a short training.
     "Net2NetClassifier": [
         dict(schedule=[(3, "widen"), (6, "deepen")], max_epochs=10, steps_per_epoch=3,
@@ -96,6 +109,13 @@ CHECK_PARAMS = {
         dict(estimator=LogisticRegression(), estimator2=GaussianNB(), k=6,
              pool_size=30, max_iter=3, threshold=0.5, require_agreement=False),
     ],
+    # Equal weights and learned (uncertainty) weights. The check data is
+    # single-task: there PCGrad and GradNorm take the plain step.
+    "MultiTaskNetClassifier": [
+        dict(max_epochs=10, steps_per_epoch=3, module__width=8, lr=1e-2, random_state=0),
+        dict(weighting="uncertainty", max_epochs=10, steps_per_epoch=3,
+             module__width=8, lr=1e-2, random_state=0),
+    ],
     # Transfer: one instance per way of estimating the weights.
     "ImportanceWeightingClassifier": [
         dict(random_state=0),
@@ -103,6 +123,34 @@ CHECK_PARAMS = {
         dict(method="kliep", n_centers=20, cv=2, max_iter=100, random_state=0),
     ],
     "TCA": [dict(n_components=2)],
+    # Few-shot: tiny trunks and a few short episodes of the check data's
+    # classes (k_shot + n_query = 2 rows per class).
+    "ProtoNetEncoder": [
+        dict(k_shot=1, n_query=1, max_epochs=2, episodes_per_epoch=3, module__width=8,
+             random_state=0),
+    ],
+    "BaselineEncoder": [
+        dict(max_epochs=2, module__width=8, random_state=0),
+        dict(head="linear", max_epochs=2, module__width=8, random_state=0),
+    ],
+    "MAML": [
+        dict(n_way=2, k_shot=1, n_query=1, inner_steps=2, meta_batch_size=2,
+             max_epochs=1, episodes_per_epoch=4, module__width=8, random_state=0),
+    ],
+    "PrototypeClassifier": [dict(), dict(metric="cosine", soft_kmeans_steps=2)],
+    "FineTunedHeadClassifier": [dict(), dict(head="cosine")],
+    # maml=None adapts a random initialisation (no meta-training to do here).
+    "MAMLClassifier": [dict(inner_steps=20, random_state=0)],
+    # Self-supervised encoders: tiny trunks and heads, two epochs.
+    **{name: [dict(max_epochs=2, batch_size=32, module__width=8, projection_dim=8,
+                   hidden_dim=16, random_state=0)]
+       for name in ("SimCLREncoder", "BarlowTwinsEncoder", "VICRegEncoder")},
+    "MoCoEncoder": [dict(max_epochs=2, batch_size=32, module__width=8, projection_dim=8,
+                         hidden_dim=16, queue_size=64, random_state=0)],
+    "AutoEncoder": [dict(max_epochs=2, batch_size=32, module__width=8, hidden_dim=16,
+                         random_state=0)],
+    "DenoisingAutoEncoder": [dict(max_epochs=2, batch_size=32, module__width=8,
+                                  hidden_dim=16, random_state=0)],
 }
 
 # Domain adaptation estimators refuse a fit without target rows, and
@@ -184,6 +232,9 @@ _MIXING = {
     ),
 }
 
+# The meta-trained few-shot nets (skorch NeuralNet transformers).
+_FEW_SHOT_NET = {"check_no_attributes_set_in_init": _SKORCH["check_no_attributes_set_in_init"]}
+
 # check name -> reason, per estimator class name.
 _META = {
     "check_classifiers_classes": _MINUS_ONE_CLASS,
@@ -207,8 +258,16 @@ EXPECTED_FAILED_CHECKS = {
     # Trained on the labeled rows only: -1 rows are ignored, so a target
     # that uses -1 as a class has one class.
     "Net2NetClassifier": _SKORCH,
+    "FineTuningClassifier": _SKORCH,
     "MultiTaskLinearClassifier": {
         "check_classifiers_classes": _MINUS_ONE_CLASS,
+        "check_classifier_multioutput": (
+            "The check indexes classes_ as one array shared by every output (a "
+            "multilabel classifier); a multi-task classifier has one array of classes "
+            "per task, a list, as sklearn's MultiOutputClassifier has."),
+    },
+    "MultiTaskNetClassifier": {
+        **_SKORCH,
         "check_classifier_multioutput": (
             "The check indexes classes_ as one array shared by every output (a "
             "multilabel classifier); a multi-task classifier has one array of classes "
@@ -218,6 +277,18 @@ EXPECTED_FAILED_CHECKS = {
     "SourceOnlyClassifier": {"check_classifiers_classes": _MINUS_ONE_CLASS},
     "CORAL": _DOMAIN_TRANSFORMER,
     "TCA": _DOMAIN_TRANSFORMER,
+    "ProtoNetEncoder": _FEW_SHOT_NET,
+    "BaselineEncoder": _FEW_SHOT_NET,
+    "MAML": _FEW_SHOT_NET,
+    # -1 marks an unlabeled support row: a target of -1 and 1 has one class.
+    "PrototypeClassifier": {"check_classifiers_classes": _MINUS_ONE_CLASS},
+    "FineTunedHeadClassifier": {"check_classifiers_classes": _MINUS_ONE_CLASS},
+    "MAMLClassifier": {"check_classifiers_classes": _MINUS_ONE_CLASS},
+    # Self-supervised encoders (skorch NeuralNet transformers).
+    **dict.fromkeys(
+        ("SimCLREncoder", "BarlowTwinsEncoder", "VICRegEncoder", "MoCoEncoder",
+         "AutoEncoder", "DenoisingAutoEncoder"),
+        {"check_no_attributes_set_in_init": _SKORCH["check_no_attributes_set_in_init"]}),
 }
 
 

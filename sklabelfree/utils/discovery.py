@@ -2,6 +2,7 @@
 
 import importlib
 import inspect
+import re
 import pkgutil
 
 from sklearn.base import BaseEstimator
@@ -20,7 +21,9 @@ def all_estimators(type_filter=None):
     :class:`~sklearn.base.BaseEstimator` and have a ``fit`` method. Abstract
     bases (names starting with ``Base``) are left out, and so are parameter
     objects without ``fit`` (query strategies, stopping criteria), which
-    derive from ``BaseEstimator`` only to be cloned and tuned.
+    derive from ``BaseEstimator`` only to be cloned and tuned. (``Base``
+    followed by a capital letter marks an abstract base: ``BaselineEncoder``
+    is an estimator.)
 
     Parameters
     ----------
@@ -55,7 +58,7 @@ def all_estimators(type_filter=None):
                 inspect.isclass(obj)
                 and issubclass(obj, BaseEstimator)
                 and hasattr(obj, "fit")
-                and not attr.startswith("Base")
+                and not re.match(r"Base[A-Z]", attr)
                 and not inspect.isabstract(obj)
             ):
                 found[attr] = obj

@@ -1,0 +1,413 @@
+"""The skorch base of the meta-trained few-shot nets, and the episode iterator."""
+
+import contextlib
+import inspect
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from sklearn.base import TransformerMixin
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from sklearn.utils.validation import check_is_fitted
+
+from ..augment import input_kind, make_augmentation
+from ..neural import (
+    CosineDecay,
+    EmbeddingNetMixin,
+    TensorBatchIterator,
+    check_net_input,
+    eval_mode,
+)
+from ..utils.validation import check_partially_labeled
+from ._modules import default_few_shot_module
+
+__all__ = ["BaseFewShotNet", "EpisodeBatchIterator"]
+
+
+class EpisodeBatchIterator:
+    """Each step draws ``tasks_per_step`` episodes of class codes ``0..C-1``.
+
+    An episode picks ``n_way`` classes at random (in random order) and
+    ``k_shot + n_query`` distinct rows of each. A step's batch is
+    ``(X, Y)``: ``X`` of shape ``(tasks_per_step, n_way * (k_shot +
+    n_query), ...)`` laid out class by class, each class's ``k_shot``
+    support rows before its ``n_query`` query rows, and ``Y`` the position
+    of each row's class in its episode (``0..n_way-1``), the only labels a
+    loss needs; the user's labels are left as they are outside training.
+
+    Parameters
+    ----------
+    dataset : skorch Dataset
+        ``X`` and ``y`` (class codes ``0..C-1``).
+    n_way, k_shot, n_query : int
+    episodes_per_epoch : int
+        Episodes per epoch; an epoch has ``ceil(episodes_per_epoch /
+        tasks_per_step)`` steps.
+    tasks_per_step : int, default=1
+    seed : int or None, default=None
+    **kwargs
+        Ignored.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skorch.dataset import Dataset
+    >>> from sklabelfree.few_shot._nets import EpisodeBatchIterator
+    >>> ds = Dataset(np.zeros((12, 3), "float32"), np.repeat([0, 1, 2], 4))
+    >>> it = EpisodeBatchIterator(ds, 2, 1, 2, episodes_per_epoch=4, tasks_per_step=2,
+    ...                           seed=0)
+    >>> X, Y = next(iter(it))
+    >>> tuple(X.shape), Y[0].tolist(), len(it)
+    ((2, 6, 3), [0, 0, 0, 1, 1, 1], 2)
+    """
+
+    def __init__(self, dataset, n_way, k_shot, n_query, episodes_per_epoch,
+                 tasks_per_step=1, seed=None, **kwargs):
+        self.X = torch.as_tensor(np.asarray(dataset.X)) if not isinstance(
+            dataset.X, torch.Tensor) else dataset.X
+        y = torch.as_tensor(np.asarray(dataset.y)).long()
+        self.n_way, self.k_shot, self.n_query = int(n_way), int(k_shot), int(n_query)
+        self.tasks_per_step = int(tasks_per_step)
+        self.steps = max(1, math.ceil(int(episodes_per_epoch) / self.tasks_per_step))
+        n_classes = int(y.max()) + 1
+        self.rows = [torch.nonzero(y == c).flatten() for c in range(n_classes)]
+        need = self.k_shot + self.n_query
+        if self.n_way > n_classes or min(len(r) for r in self.rows) < need:
+            raise ValueError(
+                f"Episodes of {self.n_way} classes with {need} rows each cannot be drawn "
+                "from these labels.")
+        self.generator = torch.Generator()
+        if seed is not None:
+            self.generator.manual_seed(int(seed))
+        per = self.k_shot + self.n_query
+        self._labels = torch.arange(self.n_way).repeat_interleave(per)
+
+    def __len__(self):
+        return self.steps
+
+    def _episode(self):
+        g = self.generator
+        picked = torch.randperm(len(self.rows), generator=g)[:self.n_way]
+        need = self.k_shot + self.n_query
+        idx = [self.rows[c][torch.randperm(len(self.rows[c]), generator=g)[:need]]
+               for c in picked.tolist()]
+        return torch.cat(idx)
+
+    def __iter__(self):
+        for _ in range(self.steps):
+            idx = torch.stack([self._episode() for _ in range(self.tasks_per_step)])
+            X = self.X[idx.flatten()].view(idx.shape[0], idx.shape[1], *self.X.shape[1:])
+            yield X, self._labels.expand(idx.shape[0], -1)
+
+
+def _module_takes(module_cls, name):
+    try:
+        return name in inspect.signature(module_cls).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class BaseFewShotNet(EmbeddingNetMixin, TransformerMixin, NeuralNet):
+    """Base of the nets meta-trained on base classes (a skorch ``NeuralNet``).
+
+    ``fit(X, y)`` trains on the labeled rows of the base classes (rows
+    labeled ``-1`` are left out; labels of any type). ``transform(X)``
+    gives the embeddings of the trained trunk in eval mode, as float32.
+    Subclasses implement :meth:`compute_loss` (one training step),
+    :meth:`make_train_iterator` and :meth:`check_training_target`.
+
+    ``module=None`` builds the default trunk for the input shape at
+    initialisation (see :class:`ProtoNetEncoder`), sized by ``module__*``
+    parameters; a module class gets ``input_dim`` / ``in_channels`` and
+    ``output_dim`` filled in when it takes them; an instance is used as is.
+    A custom module gives embeddings from ``forward(x,
+    return_features=True)`` when its ``forward`` takes that argument, else
+    from ``forward(x)``.
+
+    Examples
+    --------
+    >>> from sklabelfree.few_shot import ProtoNetEncoder
+    >>> from sklabelfree.few_shot._nets import BaseFewShotNet
+    >>> issubclass(ProtoNetEncoder, BaseFewShotNet)
+    True
+    """
+
+    _sklabelfree_deep = True
+    _check_data_dtype = np.float32
+    _module_output_dim = 0
+
+    _parameter_constraints: dict = {
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "augment": [StrOptions({"auto", "weak", "strong"}), callable, None],
+        "lr_schedule": [StrOptions({"cosine", "constant"})],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+    }
+
+    def __init__(self, module=None, *, criterion=torch.nn.CrossEntropyLoss,
+                 optimizer=torch.optim.Adam, lr=1e-3, max_epochs=10, batch_size=64,
+                 augment="auto", lr_schedule="cosine", random_state=None,
+                 train_split=None, iterator_valid=TensorBatchIterator, device="cpu",
+                 verbose=0, **kwargs):
+        super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
+                         max_epochs=max_epochs, batch_size=batch_size,
+                         train_split=train_split, iterator_valid=iterator_valid,
+                         device=device, verbose=verbose, **kwargs)
+        self.augment = augment
+        self.lr_schedule = lr_schedule
+        self.random_state = random_state
+
+    # ----------------------------------------------------------------- validation
+    def _get_param_names(self):
+        return [k for k in super()._get_param_names() if not k.startswith("_")]
+
+    def _check_own_params(self):
+        names = {}
+        for klass in type(self).__mro__:
+            names.update(getattr(klass, "_parameter_constraints", {}))
+        validate_parameter_constraints(
+            names, {k: getattr(self, k) for k in names}, caller_name=type(self).__name__)
+        if self.train_split is not None:
+            raise ValueError(
+                f"{type(self).__name__}: train_split must be None; the nets of the "
+                "few-shot family have no validation split (evaluate them with "
+                "evaluate_episodes on held-out classes).")
+
+    def __sklearn_is_fitted__(self):
+        return bool(getattr(self, "initialized_", False)) and hasattr(self, "input_shape_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        tags.target_tags.required = True
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    # ----------------------------------------------------------------- skorch hooks
+    def get_default_callbacks(self):
+        return [*super().get_default_callbacks(), ("lr_schedule", CosineDecay())]
+
+    def check_data(self, X, y=None):
+        pass
+
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        module = self.module
+        out = self._module_output_dim
+        if module is None:
+            module = default_few_shot_module(self.input_shape_, out, **kwargs)
+        elif isinstance(module, torch.nn.Module):
+            module = self.initialized_instance(module, kwargs)
+        else:
+            kwargs = dict(kwargs)
+            shape = self.input_shape_
+            if len(shape) == 1 and _module_takes(module, "input_dim"):
+                kwargs.setdefault("input_dim", shape[0])
+            if len(shape) > 1 and _module_takes(module, "in_channels"):
+                kwargs.setdefault("in_channels", shape[0])
+            if _module_takes(module, "output_dim"):
+                kwargs.setdefault("output_dim", out)
+            module = module(**kwargs)
+        self.module_ = module
+        return self
+
+    def get_iterator(self, dataset, training=False):
+        if training:
+            return self.make_train_iterator(dataset)
+        kwargs = self.get_params_for("iterator_valid")
+        kwargs.setdefault("batch_size", max(self.batch_size, 256))
+        return TensorBatchIterator(dataset, **kwargs)
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        batch = tuple(t.to(self.device) for t in batch)
+        loss, y_pred = self.compute_loss(batch, **fit_params)
+        loss.backward()
+        self.n_steps_ += 1
+        return {"loss": loss, "y_pred": y_pred}
+
+    # ----------------------------------------------------------------- for subclasses
+    def compute_loss(self, batch, **fit_params):
+        """Loss of one training step; returns ``(loss, outputs)``.
+
+        Parameters
+        ----------
+        batch : tuple of torch.Tensor
+            From :meth:`make_train_iterator`, on the net's device.
+        """
+        raise NotImplementedError
+
+    def make_train_iterator(self, dataset):
+        """The iterator over training batches (called once per ``fit``)."""
+        raise NotImplementedError
+
+    def check_training_target(self, y):
+        """Check the labels of the training rows (the user's labels) before any work."""
+
+    def features(self, x):
+        """Embeddings of a batch ``x`` (a tensor on the net's device)."""
+        module = self.module_
+        if self._takes_return_features:
+            return module(x, return_features=True)
+        return module(x)
+
+    def weak(self, x):
+        """The training augmentation of a batch (identity when ``augment=None``)."""
+        aug = getattr(self, "augment_", None)
+        return x if aug is None else aug(x, self._generator)
+
+    # ----------------------------------------------------------------- fit
+    @contextlib.contextmanager
+    def _seeded(self):
+        devices = []
+        if torch.cuda.is_available() and str(self.device).startswith("cuda"):
+            devices = list(range(torch.cuda.device_count()))
+        with torch.random.fork_rng(devices=devices, enabled=self.random_state is not None):
+            if self.random_state is not None:
+                torch.manual_seed(int(self.random_state))
+            yield
+
+    def _resolve_augment(self):
+        value = self.augment
+        if value is None or callable(value):
+            return value
+        strength = "weak" if value == "auto" else value
+        kind = input_kind(self.input_shape_)
+        size = self.input_shape_[-1] if kind != "tabular" else None
+        return make_augmentation(kind, strength, size=size)
+
+    def _validate_training_data(self, X, y, first):
+        who = type(self).__name__
+        X = check_net_input(X, expected_shape=None if first else self.input_shape_,
+                            owner=who)
+        y, labeled, classes = check_partially_labeled(
+            y, min_classes=1, warn_all_labeled=False, estimator_name=who)
+        if X.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} rows but y has {y.shape[0]}: they must have the "
+                "same number of rows.")
+        if first and len(classes) < 2:
+            raise ValueError(
+                f"{who}: y has one class ({classes.tolist()}) among its labeled rows; "
+                "meta-training needs at least two base classes.")
+        if not first:
+            unknown = [c for c in classes.tolist() if c not in set(self.classes_.tolist())]
+            if unknown:
+                raise ValueError(
+                    f"{who}: partial_fit got classes {unknown} that the first fit did "
+                    f"not have ({self.classes_.tolist()}).")
+            classes = self.classes_
+        lookup = {c: i for i, c in enumerate(classes.tolist())}
+        idx = np.flatnonzero(labeled)
+        codes = np.array([lookup[c] for c in y[idx].tolist()], dtype=np.int64)
+        X_l = X[idx] if len(idx) < X.shape[0] else X
+        return X_l, codes, classes
+
+    def _train(self, X, codes, fit_params):
+        self._generator = torch.Generator(device=self.device)
+        self._generator.manual_seed(int(torch.randint(0, 2**31 - 1, (1,))))
+        self._iterator_seed = int(torch.randint(0, 2**31 - 1, (1,)))
+        self.augment_ = self._resolve_augment()
+        try:
+            NeuralNet.partial_fit(self, X, codes, **fit_params)
+        finally:
+            del self._generator
+
+    def fit(self, X, y, **fit_params):
+        """Meta-train on the labeled rows of the base classes.
+
+        Parameters
+        ----------
+        X : array-like or tensor of shape (n, d), (n, c, L) or (n, c, h, w)
+            Cast to float32.
+        y : array-like of shape (n,)
+            Base-class labels (any type); rows labeled ``-1`` are left out.
+        **fit_params : dict
+            Passed to the module's ``forward``.
+
+        Returns
+        -------
+        self
+        """
+        self._check_own_params()
+        X_l, codes, classes = self._validate_training_data(X, y, first=True)
+        self.classes_ = classes
+        self.input_shape_ = tuple(int(s) for s in X_l.shape[1:])
+        if X_l.ndim == 2:
+            self.n_features_in_ = int(X_l.shape[1])
+        elif hasattr(self, "n_features_in_"):
+            del self.n_features_in_
+        self.check_training_target(classes[codes])
+        self.n_steps_ = 0
+        with self._seeded():
+            self._takes_return_features = False
+            if not self.warm_start or not self.initialized_:
+                self.initialize()
+            self._takes_return_features = _forward_takes_return_features(self.module_)
+            self._train(X_l, codes, fit_params)
+        return self
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train ``max_epochs`` more epochs without re-initialising.
+
+        The first call (on an unfitted net) is :meth:`fit`. Later calls keep
+        the sample shape, and their labels must be classes of the first.
+
+        Parameters
+        ----------
+        X : array-like or tensor
+        y : array-like of shape (n,)
+        classes : object
+            Ignored (the classes are those of the first call).
+        **fit_params : dict
+
+        Returns
+        -------
+        self
+        """
+        if not self.__sklearn_is_fitted__():
+            return self.fit(X, y, **fit_params)
+        self._check_own_params()
+        X_l, codes, classes = self._validate_training_data(X, y, first=False)
+        self.check_training_target(classes[codes])
+        with self._seeded():
+            self._train(X_l, codes, fit_params)
+        return self
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the embedding's dimensions: ``<classname>0``, ``<classname>1``...
+
+        Parameters
+        ----------
+        input_features : object
+            Ignored.
+
+        Returns
+        -------
+        names : ndarray of str
+        """
+        check_is_fitted(self)
+        n = self._embedding_dim()
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(n)], dtype=object)
+
+    def _embedding_dim(self):
+        shape = (1, *self.input_shape_)
+        with eval_mode(self.module_), torch.no_grad():
+            z = self.features(torch.zeros(shape, device=self.device))
+        return int(z.reshape(1, -1).shape[1])
+
+
+def _forward_takes_return_features(module):
+    try:
+        return "return_features" in inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,272 @@
+"""Nearest class mean of the support embeddings (prototypical networks)."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.base import _fit_context
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseFewShotClassifier
+
+__all__ = ["PrototypeClassifier"]
+
+
+def _logits(Z, prototypes, metric, temperature):
+    if metric == "cosine":
+        Zn = Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+        Pn = prototypes / np.maximum(np.linalg.norm(prototypes, axis=1, keepdims=True), 1e-12)
+        return (Zn @ Pn.T) / temperature
+    d = ((Z * Z).sum(1)[:, None] - 2 * Z @ prototypes.T + (prototypes * prototypes).sum(1)[None])
+    return -np.maximum(d, 0) / temperature
+
+
+def _softmax(logits):
+    logits = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+class PrototypeClassifier(BaseFewShotClassifier):
+    """Predict the class whose mean support embedding (prototype) is nearest.
+
+    The classifier of prototypical networks (Snell et al. 2017): ``fit`` on
+    a support set computes one prototype per class, the mean of the
+    embeddings of its rows, and ``predict`` gives each query the class of
+    the nearest prototype; ``predict_proba`` is the softmax of minus the
+    distances. ``fit`` costs one pass of the encoder over the support rows
+    and a mean: a new class needs no training.
+
+    ``encoder`` is any fitted transformer whose ``transform`` gives
+    embeddings: a :class:`ProtoNetEncoder` or :class:`BaselineEncoder`
+    meta-trained on base classes, a ``Pipeline`` of scikit-learn
+    transformers, or None for the rows themselves (images are flattened),
+    which is the nearest-centroid classifier. A fitted encoder is used
+    frozen: ``fit`` never refits it, and ``clone`` keeps it (as
+    :class:`~sklearn.frozen.FrozenEstimator` does), so that
+    :func:`evaluate_episodes`, ``cross_val_score`` and ``GridSearchCV``
+    over ``metric`` or ``soft_kmeans_steps`` reuse the meta-training. The
+    same classifier is ``make_pipeline(FrozenEstimator(encoder),
+    PrototypeClassifier())``.
+
+    Labels are the user's own (strings, or integers such as 5..9), never
+    remapped. Rows labeled ``-1`` in ``fit`` are unlabeled support rows:
+    they take part only in the soft k-means refinement below.
+
+    **Soft k-means refinement** (Ren et al. 2018), on request with
+    ``soft_kmeans_steps > 0``: each step gives every unlabeled row a soft
+    class assignment (the softmax of its logits) and recomputes each
+    prototype as the weighted mean of the class's support rows (weight 1)
+    and the unlabeled rows (their soft assignment). The unlabeled rows are
+    those labeled ``-1`` in ``fit`` and, with ``transductive=True``, the
+    rows given to ``predict`` / ``predict_proba``, which are then
+    classified together: a query's prediction depends on the other queries
+    of the call (the fitted prototypes do not change).
+
+    Read more in the :ref:`User Guide <few_shot>`.
+
+    Parameters
+    ----------
+    encoder : fitted transformer or None, default=None
+        Gives the embeddings; None uses the rows as they are.
+    metric : {'sqeuclidean', 'cosine'}, default='sqeuclidean'
+        Squared Euclidean distance (Snell et al. found it better than the
+        cosine) or cosine similarity to the prototypes.
+    temperature : float > 0, default=1.0
+        The logits (minus the distances, or the cosine similarities) are
+        divided by it; it changes ``predict_proba`` and the soft k-means
+        weights, never ``predict`` without refinement.
+    soft_kmeans_steps : int >= 0, default=0
+        Refinement steps of the prototypes with unlabeled rows; 0: none.
+    transductive : bool, default=False
+        Use the rows given to ``predict`` as unlabeled rows for the
+        refinement (only with ``soft_kmeans_steps > 0``).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The support set's classes, sorted.
+    prototypes_ : ndarray of shape (n_classes, n_dims)
+        One prototype per class (refined with the ``-1`` rows of ``fit``
+        when ``soft_kmeans_steps > 0``).
+    support_embeddings_ : ndarray of shape (n_support, n_dims)
+        Embeddings of the labeled support rows.
+    support_codes_ : ndarray of int, shape (n_support,)
+        Their classes, as positions in ``classes_``.
+    unlabeled_embeddings_ : ndarray of shape (n_unlabeled, n_dims)
+        Embeddings of the support rows labeled ``-1``.
+    n_features_in_ : int
+        Only without an encoder.
+
+    See Also
+    --------
+    ProtoNetEncoder : The encoder trained for this classifier.
+    sklearn.neighbors.NearestCentroid : The same rule on the rows.
+
+    References
+    ----------
+    .. [1] J. Snell, K. Swersky, R. Zemel, "Prototypical Networks for
+       Few-shot Learning", NeurIPS 2017.
+    .. [2] M. Ren, E. Triantafillou, S. Ravi, J. Snell, K. Swersky, J. B.
+       Tenenbaum, H. Larochelle, R. S. Zemel, "Meta-Learning for
+       Semi-Supervised Few-Shot Classification", ICLR 2018.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklabelfree.few_shot import PrototypeClassifier
+    >>> X_support = np.array([[0.0, 0.0], [0.2, 0.0], [5.0, 5.0]])
+    >>> y_support = np.array(["cat", "cat", "dog"])
+    >>> clf = PrototypeClassifier().fit(X_support, y_support)
+    >>> clf.predict([[4.0, 4.5], [0.5, 0.1]])
+    array(['dog', 'cat'], dtype=object)
+    >>> clf.prototypes_
+    array([[0.1, 0. ],
+           [5. , 5. ]])
+    """
+
+    _meta_param = "encoder"
+
+    _parameter_constraints: dict = {
+        "encoder": [HasMethods(["transform"]), None],
+        "metric": [StrOptions({"sqeuclidean", "cosine"})],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "soft_kmeans_steps": [Interval(Integral, 0, None, closed="left")],
+        "transductive": ["boolean"],
+    }
+
+    def __init__(self, encoder=None, *, metric="sqeuclidean", temperature=1.0,
+                 soft_kmeans_steps=0, transductive=False):
+        self.encoder = encoder
+        self.metric = metric
+        self.temperature = temperature
+        self.soft_kmeans_steps = soft_kmeans_steps
+        self.transductive = transductive
+
+    def _embed(self, X, reset):
+        encoder = self.encoder
+        if encoder is None:
+            return np.asarray(self._raw_features(X, reset=reset), dtype=np.float64)
+        Z = encoder.transform(X)
+        if hasattr(Z, "toarray"):
+            Z = Z.toarray()
+        Z = np.asarray(Z, dtype=np.float64)
+        if Z.ndim != 2:
+            raise ValueError(
+                f"{type(self).__name__}: the encoder's transform returns an array of "
+                f"shape {Z.shape}; embeddings of shape (n_samples, n_dims) are needed.")
+        if not reset and Z.shape[1] != self.prototypes_.shape[1]:
+            raise ValueError(
+                f"{type(self).__name__}: the encoder gives {Z.shape[1]} dimensions "
+                f"now but gave {self.prototypes_.shape[1]} in fit.")
+        return Z
+
+    def _refine(self, prototypes, unlabeled):
+        """Soft k-means steps (Ren et al. 2018) with the rows of ``unlabeled``."""
+        if self.soft_kmeans_steps == 0 or unlabeled.shape[0] == 0:
+            return prototypes
+        n_classes = prototypes.shape[0]
+        sums = np.zeros_like(prototypes)
+        np.add.at(sums, self.support_codes_, self.support_embeddings_)
+        counts = np.bincount(self.support_codes_, minlength=n_classes).astype(float)
+        for _ in range(self.soft_kmeans_steps):
+            w = _softmax(_logits(unlabeled, prototypes, self.metric, self.temperature))
+            prototypes = (sums + w.T @ unlabeled) / (counts + w.sum(axis=0))[:, None]
+        return prototypes
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Compute the prototypes of the support set's classes.
+
+        Parameters
+        ----------
+        X : array-like
+            Support rows, in the form the encoder takes.
+        y : array-like of shape (n_samples,)
+            Their labels; ``-1`` marks unlabeled rows (used by the
+            refinement only).
+
+        Returns
+        -------
+        self
+        """
+        self._check_meta("transform")
+        y, labeled, classes = self._check_support(X, y)
+        Z = self._embed(X, reset=True)
+        if Z.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"X has {Z.shape[0]} rows but y has {y.shape[0]}: they must have the "
+                "same number of rows.")
+        lookup = {c: i for i, c in enumerate(classes.tolist())}
+        self.classes_ = classes
+        self.support_embeddings_ = Z[labeled]
+        self.support_codes_ = np.array([lookup[c] for c in y[labeled].tolist()],
+                                       dtype=np.intp)
+        self.unlabeled_embeddings_ = Z[~labeled]
+        sums = np.zeros((len(classes), Z.shape[1]))
+        np.add.at(sums, self.support_codes_, self.support_embeddings_)
+        prototypes = sums / np.bincount(self.support_codes_)[:, None]
+        self.prototypes_ = self._refine(prototypes, self.unlabeled_embeddings_)
+        return self
+
+    def _query_logits(self, X):
+        check_is_fitted(self)
+        Z = self._embed(X, reset=False)
+        prototypes = self.prototypes_
+        if self.transductive and self.soft_kmeans_steps > 0:
+            # Refine from the support set afresh, with the fit's unlabeled rows
+            # and these queries.
+            sums = np.zeros_like(prototypes)
+            np.add.at(sums, self.support_codes_, self.support_embeddings_)
+            start = sums / np.bincount(self.support_codes_)[:, None]
+            prototypes = self._refine(start, np.vstack([self.unlabeled_embeddings_, Z]))
+        return _logits(Z, prototypes, self.metric, self.temperature)
+
+    def decision_function(self, X):
+        """Logits of the queries: minus the distances (or the cosine) to each prototype.
+
+        Parameters
+        ----------
+        X : array-like
+            Query rows.
+
+        Returns
+        -------
+        logits : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            Divided by ``temperature``; columns in the order of ``classes_``.
+            With two classes, as scikit-learn's binary classifiers, the
+            logit of the second class minus that of the first.
+        """
+        logits = self._query_logits(X)
+        if logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_proba(self, X):
+        """Softmax of the logits over the classes of the support set.
+
+        Parameters
+        ----------
+        X : array-like
+            Query rows.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return _softmax(self._query_logits(X))
+
+    def predict(self, X):
+        """The class of the nearest prototype (labels of the support set).
+
+        Parameters
+        ----------
+        X : array-like
+            Query rows.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        logits = self._query_logits(X)
+        return self.classes_[logits.argmax(axis=1)]
