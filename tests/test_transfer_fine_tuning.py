@@ -122,3 +122,15 @@ def test_frozen_estimator_grid_search_and_pickle(digits_tasks):
     fitted = search.best_estimator_
     restored = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(restored.predict(X[120:160]), fitted.predict(X[120:160]))
+
+
+def test_self_supervised_encoder_as_the_pretrained_network():
+    from sklabelfree.self_supervised import VICRegEncoder
+
+    X, y = load_digits(return_X_y=True)
+    X = (X[:300] / 16).astype("float32").reshape(-1, 1, 8, 8)
+    encoder = VICRegEncoder(max_epochs=1, random_state=0).fit(X)
+    clf = FineTuningClassifier(encoder, max_epochs=2, unfreeze_after=1,
+                               random_state=0).fit(X[:100], y[:100])
+    assert clf.n_features_out_ == encoder.transform(X[:2]).shape[1]
+    assert clf.predict(X[100:110]).shape == (10,)

@@ -317,7 +317,7 @@ class FineTuningClassifier(SupervisedNetClassifier):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out_)
+        features : ndarray of shape (n_samples, ``n_features_out_``)
         """
         X = self._check_predict_X(X)
         module = self.ema_module_ if getattr(self, "ema_module_", None) is not None \
