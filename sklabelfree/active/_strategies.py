@@ -291,6 +291,28 @@ class _FunctionStrategy(QueryStrategy):
         return scores
 
 
+class _WrapsBase(QueryStrategy):
+    """A strategy built on another one, ``base`` (a name, instance or function)."""
+
+    @property
+    def _stream_score(self):
+        return getattr(_resolve(self.base), "_stream_score", False)
+
+    def update(self, learner):
+        self.base_ = _resolve(self.base)
+        self.base_.update(learner)
+        return self
+
+    def _base(self, learner):
+        """The resolved base strategy (updated on first use)."""
+        if not hasattr(self, "base_"):
+            self.update(learner)
+        return self.base_
+
+    def score(self, learner, X):
+        return self._base(learner).score(learner, X)
+
+
 # --------------------------------------------------------------------- strategies
 class RandomSampling(QueryStrategy):
     """Pick rows uniformly at random: the baseline every strategy must beat.
@@ -405,7 +427,7 @@ class DecisionBoundarySampling(QueryStrategy):
         return learner.map_pool(gap, X, method="decision_function")
 
 
-class DensityWeightedSampling(QueryStrategy):
+class DensityWeightedSampling(_WrapsBase):
     """Information density: uncertainty times representativeness.
 
     Settles & Craven (2008): the score of a row is its base score times its
@@ -468,11 +490,6 @@ class DensityWeightedSampling(QueryStrategy):
         self.gamma = gamma
         self.n_reference = n_reference
 
-    def update(self, learner):
-        self.base_ = _resolve(self.base)
-        self.base_.update(learner)
-        return self
-
     def density(self, learner, X):
         """Average similarity of each row of ``X`` to the rows of ``X``.
 
@@ -521,14 +538,12 @@ class DensityWeightedSampling(QueryStrategy):
         return learner.map_pool(mean_rbf, X, method=None)
 
     def score(self, learner, X):
-        if not hasattr(self, "base_"):
-            self.update(learner)
-        base = np.asarray(self.base_.score(learner, X), dtype=np.float64)
+        base = np.asarray(self._base(learner).score(learner, X), dtype=np.float64)
         base = base - min(base.min(), 0.0)
         return base * self.density(learner, X) ** self.beta
 
 
-class EpsilonGreedy(QueryStrategy):
+class EpsilonGreedy(_WrapsBase):
     """Mix exploration into another strategy.
 
     Each of the ``n`` picks of a query is, with probability ``epsilon``, a
@@ -571,34 +586,19 @@ class EpsilonGreedy(QueryStrategy):
         self.base = base
         self.epsilon = epsilon
 
-    @property
-    def _stream_score(self):
-        return getattr(_resolve(self.base), "_stream_score", False)
-
-    def update(self, learner):
-        self.base_ = _resolve(self.base)
-        self.base_.update(learner)
-        return self
-
-    def score(self, learner, X):
-        if not hasattr(self, "base_"):
-            self.update(learner)
-        return self.base_.score(learner, X)
-
     def select(self, learner, X, n, random_state):
-        if not hasattr(self, "base_"):
-            self.update(learner)
+        base = self._base(learner)
         m = n_rows(X)
         n_random = random_state.binomial(n, self.epsilon)
         n_best = n - n_random
         if n_best:
-            best, _ = self.base_.select(learner, X, n_best, random_state)
+            best, _ = base.select(learner, X, n_best, random_state)
         else:
             best = np.empty(0, dtype=np.intp)
         rest = np.setdiff1d(np.arange(m), best)
         picked = random_state.choice(rest, size=n_random, replace=False)
         idx = np.concatenate([best, picked]).astype(np.intp)
-        scores = np.asarray(self.base_.score(learner, take_rows(X, idx)), dtype=np.float64)
+        scores = np.asarray(base.score(learner, take_rows(X, idx)), dtype=np.float64)
         return idx, scores
 
 
@@ -771,7 +771,7 @@ def _distances_to(F_pool, row):
     return pairwise_distances(F_pool, row).ravel()
 
 
-class RankedBatchSampling(QueryStrategy):
+class RankedBatchSampling(_WrapsBase):
     """Batches that trade uncertainty for diversity (Cardoso et al., 2017).
 
     Rows are picked one at a time. Each candidate's score is
@@ -816,16 +816,6 @@ class RankedBatchSampling(QueryStrategy):
     def __init__(self, base="margin", transform=None):
         self.base = base
         self.transform = transform
-
-    def update(self, learner):
-        self.base_ = _resolve(self.base)
-        self.base_.update(learner)
-        return self
-
-    def score(self, learner, X):
-        if not hasattr(self, "base_"):
-            self.update(learner)
-        return self.base_.score(learner, X)
 
     def select(self, learner, X, n, random_state):
         u = np.asarray(self.score(learner, X), dtype=np.float64)
