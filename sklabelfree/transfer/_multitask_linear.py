@@ -66,6 +66,38 @@ def prox_trace(W, threshold):
     return (U * np.clip(s - threshold, 0.0, None)) @ Vt
 
 
+def multitask_accuracy(y, pred, sample_weight=None):
+    """Mean over tasks of the accuracy on the entries labeled for that task.
+
+    Shared by the multi-task classifiers' ``score``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        True labels, ``-1`` for entries to ignore.
+    pred : ndarray of the same shape
+        Predicted labels.
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    score : float
+    """
+    y = np.asarray(y)
+    Y = y.reshape(-1, 1) if y.ndim == 1 else y
+    P = pred.reshape(-1, 1) if pred.ndim == 1 else pred
+    w = np.ones(Y.shape[0]) if sample_weight is None else np.asarray(sample_weight,
+                                                                      dtype=float)
+    accs = []
+    for t in range(Y.shape[1]):
+        m = labeled_mask(Y[:, t])
+        if m.any():
+            accs.append(float(np.average(P[m, t] == Y[m, t], weights=w[m])))
+    if not accs:
+        raise ValueError("score needs at least one labeled entry (y != -1).")
+    return float(np.mean(accs))
+
+
 class MultiTaskLinearClassifier(ClassifierMixin, BaseEstimator):
     """Multinomial logistic regressions for several tasks, coupled through their weights.
 
@@ -391,20 +423,7 @@ class MultiTaskLinearClassifier(ClassifierMixin, BaseEstimator):
         -------
         score : float
         """
-        y = np.asarray(y)
-        pred = self.predict(X)
-        Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        P = pred.reshape(-1, 1) if pred.ndim == 1 else pred
-        w = np.ones(Y.shape[0]) if sample_weight is None else np.asarray(sample_weight,
-                                                                          dtype=float)
-        accs = []
-        for t in range(Y.shape[1]):
-            m = labeled_mask(Y[:, t])
-            if m.any():
-                accs.append(float(np.average(P[m, t] == Y[m, t], weights=w[m])))
-        if not accs:
-            raise ValueError("score needs at least one labeled entry (y != -1).")
-        return float(np.mean(accs))
+        return multitask_accuracy(y, self.predict(X), sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

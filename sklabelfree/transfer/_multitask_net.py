@@ -28,6 +28,7 @@ from ..nn.losses import (
 )
 from ..nn.modules import default_module_for_shape
 from ..utils.validation import check_partially_labeled, labeled_mask
+from ._multitask_linear import multitask_accuracy
 
 __all__ = ["MultiTaskNetClassifier"]
 
@@ -693,20 +694,7 @@ class MultiTaskNetClassifier(ClassifierMixin, NeuralNet):
         -------
         score : float
         """
-        y = np.asarray(y)
-        pred = self.predict(X)
-        Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        P = pred.reshape(-1, 1) if pred.ndim == 1 else pred
-        w = (np.ones(Y.shape[0]) if sample_weight is None
-             else np.asarray(sample_weight, dtype=float))
-        accs = []
-        for t in range(Y.shape[1]):
-            m = labeled_mask(Y[:, t])
-            if m.any():
-                accs.append(float(np.average(P[m, t] == Y[m, t], weights=w[m])))
-        if not accs:
-            raise ValueError("score needs at least one labeled entry (y != -1).")
-        return float(np.mean(accs))
+        return multitask_accuracy(y, self.predict(X), sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
