@@ -37,11 +37,9 @@ import math
 import os
 import time
 import warnings
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ._table import (
     BenchmarkConfigError,
@@ -53,6 +51,7 @@ from ._table import (
     format_report,
     format_table,
     given,
+    limit_threads,
 )
 
 __all__ = [
@@ -395,8 +394,7 @@ def _ceiling_note(n_threads):
     from sklearn.svm import SVC
 
     X, y, X_test, y_test = _digits_split()
-    limits = nullcontext() if n_threads is None else threadpool_limits(limits=n_threads)
-    with limits:
+    with limit_threads(n_threads):
         scores = [
             (name, float(np.mean(est.fit(X, y).predict(X_test) == y_test)))
             for name, est in (
@@ -413,8 +411,7 @@ def _ceiling_note(n_threads):
 def _run_curve(method, seed, budget, n_threads):
     """One learning curve; never raises (an error comes back as text)."""
     X, y, X_test, y_test = _digits_split()
-    limits = nullcontext() if n_threads is None else threadpool_limits(limits=n_threads)
-    with limits, warnings.catch_warnings(record=True) as caught:
+    with limit_threads(n_threads), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         # Deprecated in scikit-learn 1.9; the protocol measured SVC(probability=True).
         warnings.filterwarnings("ignore", message=_PROBABILITY_WARNING,
@@ -570,9 +567,8 @@ def measure_query_cost(pool_sizes=DEFAULT_POOL_SIZES, *, strategies=("margin",),
     sizes = sorted({int(n) for n in pool_sizes})
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
-    limits = nullcontext() if n_threads is None else threadpool_limits(limits=n_threads)
     out = []
-    with limits:
+    with limit_threads(n_threads):
         pool = synthetic_pool(sizes[-1], random_state=random_state)
         for strategy in strategies:
             learner = ActiveLearner(LogisticRegression(max_iter=1000),

@@ -15,8 +15,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
-
 from ._table import (
     _check_format,
     _fmt_score,
@@ -25,6 +23,7 @@ from ._table import (
     format_report,
     format_table,
     given,
+    limit_threads,
 )
 
 __all__ = ["EncodersResult", "labeled_subset", "run_encoders"]
@@ -204,14 +203,7 @@ def run_encoders(seeds=(0,), methods=None, n_threads=1, progress=None):
     scores = {m: [] for m in methods}
     seconds = {m: [] for m in methods}
     errors = {}
-    torch_threads = None
-    if n_threads and any(m in _IMAGES for m in methods):
-        import torch
-
-        torch_threads = torch.get_num_threads()
-        torch.set_num_threads(n_threads)
-    limits = threadpool_limits(n_threads) if n_threads else None
-    try:
+    with limit_threads(n_threads, torch=any(m in _IMAGES for m in methods)):
         for seed in seeds:
             Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y,
                                                   random_state=seed)
@@ -241,13 +233,6 @@ def run_encoders(seeds=(0,), methods=None, n_threads=1, progress=None):
                 seconds[m].append(fit_s)
                 if progress is not None:
                     progress(f"seed {seed} {m}: {acc:.3f} ({fit_s:.1f} s)")
-    finally:
-        if limits is not None:
-            limits.unregister()
-        if torch_threads is not None:
-            import torch
-
-            torch.set_num_threads(torch_threads)
     return EncodersResult(scores, seconds, list(seeds), errors,
                           versions=environment_versions())
 

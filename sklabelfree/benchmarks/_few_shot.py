@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ._table import (
     BenchmarkConfigError,
@@ -31,6 +30,7 @@ from ._table import (
     format_report,
     format_table,
     given,
+    limit_threads,
 )
 
 __all__ = ["FewShotMethod", "FewShotResult", "few_shot_methods", "run_few_shot"]
@@ -479,15 +479,8 @@ def run_few_shot(methods=None, *, shots=DEFAULT_SHOTS, n_episodes=DEFAULT_EPISOD
     from ..few_shot import evaluate_episodes
 
     records, meta_seconds, errors = [], {}, {}
-    limits = threadpool_limits(n_threads) if n_threads else None
-    torch_threads = None
-    try:
-        if any(catalogue[m].encoder or m == "maml-random-init" for m in methods):
-            import torch
-
-            torch_threads = torch.get_num_threads()
-            if n_threads:
-                torch.set_num_threads(n_threads)
+    deep = any(catalogue[m].encoder or m == "maml-random-init" for m in methods)
+    with limit_threads(n_threads, torch=deep):
         for seed in seeds:
             fitted = {}
             for method in methods:
@@ -522,13 +515,6 @@ def run_few_shot(methods=None, *, shots=DEFAULT_SHOTS, n_episodes=DEFAULT_EPISOD
                 except Exception as exc:  # a failed method is reported, not fatal
                     errors[method] = f"{type(exc).__name__}: {exc}"
                     say(f"seed {seed}: {method} failed: {errors[method]}")
-    finally:
-        if torch_threads is not None:
-            import torch
-
-            torch.set_num_threads(torch_threads)
-        if limits is not None:
-            limits.unregister()
     versions = environment_versions()
     try:
         import skorch

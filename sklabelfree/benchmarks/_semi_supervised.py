@@ -21,13 +21,11 @@ import os
 import sys
 import time
 import warnings
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 from sklearn.metrics import accuracy_score
-from threadpoolctl import threadpool_limits
 
 from ..datasets import digits_benchmark_split
 from ._table import (
@@ -36,6 +34,7 @@ from ._table import (
     Default,
     environment_versions,
     given,
+    limit_threads,
 )
 
 __all__ = ["Method", "run_semi_supervised", "semi_supervised_methods"]
@@ -560,21 +559,6 @@ def _subset_notes(methods, plan, labels, seeds, left_out):
 # The run.
 
 
-@contextmanager
-def _torch_threads(n_threads):
-    """Limit torch's intra-op threads, when torch is loaded; restore them after."""
-    torch = sys.modules.get("torch")
-    if torch is None or n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _fit_score(method, seed, X_tr, y_fit, X_te, y_te, n_threads):
     """Fit one estimator; return (accuracy, fit seconds, warning messages, deep)."""
     estimator = method.make(seed)
@@ -586,8 +570,7 @@ def _fit_score(method, seed, X_tr, y_fit, X_te, y_te, n_threads):
         except ImportError:  # pragma: no cover - older or trimmed torch
             pass
     # After make(): libraries that make() imported (torch) are limited too.
-    limits = nullcontext() if n_threads is None else threadpool_limits(limits=n_threads)
-    with limits, _torch_threads(n_threads), warnings.catch_warnings(record=True) as caught:
+    with limit_threads(n_threads), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         start = time.perf_counter()
         estimator.fit(X_tr, y_fit)

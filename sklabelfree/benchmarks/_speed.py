@@ -37,6 +37,7 @@ from ._table import (
     format_report,
     format_table,
     given,
+    limit_threads,
 )
 
 __all__ = ["SpeedResult", "measure_epoch_times", "run_speed"]
@@ -218,10 +219,6 @@ def measure_epoch_times(loops=LOOPS, *, seeds=(0,), epochs=DEFAULT_EPOCHS,
     >>> steps, {loop: len(t) for loop, t in cpu_times.items()}
     (3, {'torch-loop': 2, 'supervised-net': 2})
     """
-    from contextlib import nullcontext
-
-    from threadpoolctl import threadpool_limits
-
     loops = list(dict.fromkeys(loops))
     for name in loops:
         if name not in LOOPS:
@@ -255,34 +252,25 @@ def measure_epoch_times(loops=LOOPS, *, seeds=(0,), epochs=DEFAULT_EPOCHS,
     y = y.astype(np.int64)
     n_classes = len(classes)
 
-    import torch
-
     say = progress if progress is not None else (lambda line: None)
     times = {name: [] for name in loops}
     cpu_times = {name: [] for name in loops}
-    previous = torch.get_num_threads()
-    limits = nullcontext() if n_threads is None else threadpool_limits(limits=n_threads)
-    try:
-        if n_threads is not None:
-            torch.set_num_threads(n_threads)
-        with limits:
-            for seed in seeds:
-                runs = {
-                    name: _make_loop(name, _module(int(seed), X.shape[1:], n_classes),
-                                     X, y, batch_size, int(seed))
-                    for name in loops
-                }
-                for round_ in range(epochs + 1):
-                    for name, loop in runs.items():
-                        wall, cpu = loop.epoch()
-                        if round_:
-                            times[name].append(wall)
-                            cpu_times[name].append(cpu)
-                say(f"seed={seed}  CPU ms per epoch: " + "  ".join(
-                    f"{name}={1000 * np.median(cpu_times[name][-epochs:]):.1f}"
-                    for name in loops))
-    finally:
-        torch.set_num_threads(previous)
+    with limit_threads(n_threads, torch=True):
+        for seed in seeds:
+            runs = {
+                name: _make_loop(name, _module(int(seed), X.shape[1:], n_classes),
+                                 X, y, batch_size, int(seed))
+                for name in loops
+            }
+            for round_ in range(epochs + 1):
+                for name, loop in runs.items():
+                    wall, cpu = loop.epoch()
+                    if round_:
+                        times[name].append(wall)
+                        cpu_times[name].append(cpu)
+            say(f"seed={seed}  CPU ms per epoch: " + "  ".join(
+                f"{name}={1000 * np.median(cpu_times[name][-epochs:]):.1f}"
+                for name in loops))
     return times, cpu_times, steps
 
 

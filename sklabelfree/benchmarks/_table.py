@@ -1,7 +1,10 @@
 """Benchmark results and their tables: plain text, reStructuredText, Markdown."""
 
+import importlib
 import math
 import platform
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,6 +62,45 @@ def given(value):
     (True, [0, 1, 2])
     """
     return None if isinstance(value, Default) else value
+
+
+@contextmanager
+def limit_threads(n_threads, torch=False):
+    """Limit the BLAS / OpenMP thread pools and torch's threads; restore them after.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        Threads per pool; None or 0 leaves every pool as it is.
+    torch : bool, default=False
+        Import torch to limit it too; otherwise torch is limited only when
+        it is already imported. Limit after the estimators are made, so that
+        the libraries they import are limited as well.
+
+    Examples
+    --------
+    >>> from threadpoolctl import threadpool_info
+    >>> from sklabelfree.benchmarks._table import limit_threads
+    >>> with limit_threads(1):
+    ...     all(pool["num_threads"] == 1 for pool in threadpool_info())
+    True
+    """
+    if not n_threads:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    module = importlib.import_module("torch") if torch else sys.modules.get("torch")
+    previous = module.get_num_threads() if module is not None else None
+    limits = threadpool_limits(limits=int(n_threads))
+    try:
+        if module is not None:
+            module.set_num_threads(int(n_threads))
+        yield
+    finally:
+        if module is not None:
+            module.set_num_threads(previous)
+        limits.unregister()
 
 
 def _check_format(fmt):

@@ -18,11 +18,9 @@ target accuracy over the seeds (0, 1, 2).
 
 import time
 import warnings
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ._table import (
     BenchmarkConfigError,
@@ -33,6 +31,7 @@ from ._table import (
     format_report,
     format_table,
     given,
+    limit_threads,
 )
 
 __all__ = ["TransferResult", "TransferSection", "run_domain_shift", "run_transfer"]
@@ -268,8 +267,7 @@ def run_domain_shift(seeds=DEFAULT_SEEDS, n_threads=1, progress=None, methods=No
     scores = {k: [] for k in keys}
     seconds = {k: [] for k in keys}
     warned, errors = {}, {}
-    limits = nullcontext() if n_threads is None else threadpool_limits(limits=n_threads)
-    with limits:
+    with limit_threads(n_threads):
         for seed in seeds:
             X, y, X_target, y_target = make_shifted_digits(random_state=seed)
             for key in keys:
@@ -371,20 +369,11 @@ def run_net2net_section(seeds=DEFAULT_SEEDS, n_threads=1, progress=None, std=Fal
     >>> from sklabelfree.benchmarks._transfer import run_net2net_section
     >>> s = run_net2net_section(seeds=[0], epochs=1, teacher_epochs=1)  # doctest: +SKIP
     """
-    import torch
-
     from ._transfer_net2net import NET2NET_NARROW, NET2NET_WIDTH, net2net_table, run_net2net
 
-    previous = torch.get_num_threads()
-    limits = nullcontext() if n_threads is None else threadpool_limits(limits=n_threads)
-    try:
-        if n_threads is not None:
-            torch.set_num_threads(n_threads)
-        with limits:
-            result = run_net2net(list(seeds), epochs=epochs, teacher_epochs=teacher_epochs,
-                                 progress=progress)
-    finally:
-        torch.set_num_threads(previous)
+    with limit_threads(n_threads, torch=True):
+        result = run_net2net(list(seeds), epochs=epochs, teacher_epochs=teacher_epochs,
+                             progress=progress)
     header, rows, notes = net2net_table(result)
     legend = [
         (f"scratch (width {NET2NET_WIDTH})",
@@ -458,8 +447,6 @@ def run_multitask_section(seeds=DEFAULT_SEEDS, n_threads=1, progress=None, std=F
     >>> [row[0] for row in s.rows]
     ['single-task', 'equal']
     """
-    import torch
-
     from ..datasets import digits_benchmark_split
     from ..transfer import MultiTaskNetClassifier
 
@@ -473,43 +460,36 @@ def run_multitask_section(seeds=DEFAULT_SEEDS, n_threads=1, progress=None, std=F
     seconds = {k: [] for k in keys}
     errors = {}
     batch_size = MultiTaskNetClassifier().batch_size
-    previous = torch.get_num_threads()
-    limits = nullcontext() if n_threads is None else threadpool_limits(limits=n_threads)
-    try:
-        if n_threads is not None:
-            torch.set_num_threads(n_threads)
-        with limits:
-            for seed in seeds:
-                X, y_a, X_test, y_test, y_full = digits_benchmark_split(20, random_state=seed)
-                Y = np.column_stack([y_a, lut[y_full]])
-                steps = int(np.ceil(X.shape[0] / batch_size))
-                for key in keys:
-                    start = time.perf_counter()
-                    acc_b = float("nan")
-                    try:
-                        if key == "single-task":
-                            net = MultiTaskNetClassifier(
-                                max_epochs=max_epochs, steps_per_epoch=steps,
-                                random_state=seed).fit(X, y_a)
-                            acc = float(np.mean(net.predict(X_test) == y_test))
-                        else:
-                            net = MultiTaskNetClassifier(
-                                weighting=key, max_epochs=max_epochs,
-                                random_state=seed).fit(X, Y)
-                            pred = net.predict(X_test)
-                            acc = float(np.mean(pred[:, 0] == y_test))
-                            acc_b = float(np.mean(pred[:, 1] == lut[y_test]))
-                    except Exception as exc:  # noqa: BLE001 - reported in the table
-                        errors.setdefault(key, f"seed={seed}: {type(exc).__name__}: {exc}")
-                        acc = float("nan")
-                    seconds[key].append(time.perf_counter() - start)
-                    scores[key].append(acc)
-                    if key in scores_b:
-                        scores_b[key].append(acc_b)
-                    say(f"multi-task {key:<12} seed={seed}  task-A accuracy {acc:.3f}  "
-                        f"{seconds[key][-1]:.1f} s")
-    finally:
-        torch.set_num_threads(previous)
+    with limit_threads(n_threads, torch=True):
+        for seed in seeds:
+            X, y_a, X_test, y_test, y_full = digits_benchmark_split(20, random_state=seed)
+            Y = np.column_stack([y_a, lut[y_full]])
+            steps = int(np.ceil(X.shape[0] / batch_size))
+            for key in keys:
+                start = time.perf_counter()
+                acc_b = float("nan")
+                try:
+                    if key == "single-task":
+                        net = MultiTaskNetClassifier(
+                            max_epochs=max_epochs, steps_per_epoch=steps,
+                            random_state=seed).fit(X, y_a)
+                        acc = float(np.mean(net.predict(X_test) == y_test))
+                    else:
+                        net = MultiTaskNetClassifier(
+                            weighting=key, max_epochs=max_epochs,
+                            random_state=seed).fit(X, Y)
+                        pred = net.predict(X_test)
+                        acc = float(np.mean(pred[:, 0] == y_test))
+                        acc_b = float(np.mean(pred[:, 1] == lut[y_test]))
+                except Exception as exc:  # noqa: BLE001 - reported in the table
+                    errors.setdefault(key, f"seed={seed}: {type(exc).__name__}: {exc}")
+                    acc = float("nan")
+                seconds[key].append(time.perf_counter() - start)
+                scores[key].append(acc)
+                if key in scores_b:
+                    scores_b[key].append(acc_b)
+                say(f"multi-task {key:<12} seed={seed}  task-A accuracy {acc:.3f}  "
+                    f"{seconds[key][-1]:.1f} s")
 
     def mean(values):
         v = np.array(values, dtype=float)

@@ -6,9 +6,9 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch.nn import functional as F
 
-from ..neural import TensorBatchIterator
+from ..neural import TensorBatchIterator, forward_takes_return_features
 from ..nn import CosineHead, LinearHead
-from ._nets import BaseFewShotNet, _forward_takes_return_features
+from ._nets import BaseFewShotNet
 
 __all__ = ["BaselineEncoder"]
 
@@ -128,7 +128,7 @@ class BaselineEncoder(BaseFewShotNet):
 
     def _trunk_dim(self):
         module = self.module_
-        self._takes_return_features = _forward_takes_return_features(module)
+        self._takes_return_features = forward_takes_return_features(module)
         param = next(module.parameters(), None)
         device = param.device if param is not None else "cpu"
         modes = [m.training for m in module.modules()]

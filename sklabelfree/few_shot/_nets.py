@@ -1,7 +1,5 @@
 """The skorch base of the meta-trained few-shot nets, and the episode iterator."""
 
-import contextlib
-import inspect
 import math
 from numbers import Integral, Real
 
@@ -9,20 +7,15 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from sklearn.base import TransformerMixin
-from sklearn.utils._param_validation import (
-    Interval,
-    StrOptions,
-    validate_parameter_constraints,
-)
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..augment import input_kind, make_augmentation
 from ..neural import (
-    CosineDecay,
     EmbeddingNetMixin,
     TensorBatchIterator,
+    build_module,
     check_net_input,
-    eval_mode,
+    forward_takes_return_features,
 )
 from ..utils.validation import check_partially_labeled
 from ._modules import default_few_shot_module
@@ -106,13 +99,6 @@ class EpisodeBatchIterator:
             yield X, self._labels.expand(idx.shape[0], -1)
 
 
-def _module_takes(module_cls, name):
-    try:
-        return name in inspect.signature(module_cls).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 class BaseFewShotNet(EmbeddingNetMixin, TransformerMixin, NeuralNet):
     """Base of the nets meta-trained on base classes (a skorch ``NeuralNet``).
 
@@ -164,24 +150,8 @@ class BaseFewShotNet(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         self.lr_schedule = lr_schedule
         self.random_state = random_state
 
-    # ----------------------------------------------------------------- validation
-    def _get_param_names(self):
-        return [k for k in super()._get_param_names() if not k.startswith("_")]
-
-    def _check_own_params(self):
-        names = {}
-        for klass in type(self).__mro__:
-            names.update(getattr(klass, "_parameter_constraints", {}))
-        validate_parameter_constraints(
-            names, {k: getattr(self, k) for k in names}, caller_name=type(self).__name__)
-        if self.train_split is not None:
-            raise ValueError(
-                f"{type(self).__name__}: train_split must be None; the nets of the "
-                "few-shot family have no validation split (evaluate them with "
-                "evaluate_episodes on held-out classes).")
-
-    def __sklearn_is_fitted__(self):
-        return bool(getattr(self, "initialized_", False)) and hasattr(self, "input_shape_")
+    _no_validation_split = ("the nets of the few-shot family have no validation split "
+                            "(evaluate them with evaluate_episodes on held-out classes)")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -192,31 +162,8 @@ class BaseFewShotNet(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         return tags
 
     # ----------------------------------------------------------------- skorch hooks
-    def get_default_callbacks(self):
-        return [*super().get_default_callbacks(), ("lr_schedule", CosineDecay())]
-
-    def check_data(self, X, y=None):
-        pass
-
     def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        module = self.module
-        out = self._module_output_dim
-        if module is None:
-            module = default_few_shot_module(self.input_shape_, out, **kwargs)
-        elif isinstance(module, torch.nn.Module):
-            module = self.initialized_instance(module, kwargs)
-        else:
-            kwargs = dict(kwargs)
-            shape = self.input_shape_
-            if len(shape) == 1 and _module_takes(module, "input_dim"):
-                kwargs.setdefault("input_dim", shape[0])
-            if len(shape) > 1 and _module_takes(module, "in_channels"):
-                kwargs.setdefault("in_channels", shape[0])
-            if _module_takes(module, "output_dim"):
-                kwargs.setdefault("output_dim", out)
-            module = module(**kwargs)
-        self.module_ = module
+        self.module_ = build_module(self, default_few_shot_module, self._module_output_dim)
         return self
 
     def get_iterator(self, dataset, training=False):
@@ -265,16 +212,6 @@ class BaseFewShotNet(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         return x if aug is None else aug(x, self._generator)
 
     # ----------------------------------------------------------------- fit
-    @contextlib.contextmanager
-    def _seeded(self):
-        devices = []
-        if torch.cuda.is_available() and str(self.device).startswith("cuda"):
-            devices = list(range(torch.cuda.device_count()))
-        with torch.random.fork_rng(devices=devices, enabled=self.random_state is not None):
-            if self.random_state is not None:
-                torch.manual_seed(int(self.random_state))
-            yield
-
     def _resolve_augment(self):
         value = self.augment
         if value is None or callable(value):
@@ -351,7 +288,7 @@ class BaseFewShotNet(EmbeddingNetMixin, TransformerMixin, NeuralNet):
             self._takes_return_features = False
             if not self.warm_start or not self.initialized_:
                 self.initialize()
-            self._takes_return_features = _forward_takes_return_features(self.module_)
+            self._takes_return_features = forward_takes_return_features(self.module_)
             self._train(X_l, codes, fit_params)
         return self
 
@@ -381,33 +318,3 @@ class BaseFewShotNet(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         with self._seeded():
             self._train(X_l, codes, fit_params)
         return self
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the embedding's dimensions: ``<classname>0``, ``<classname>1``...
-
-        Parameters
-        ----------
-        input_features : object
-            Ignored.
-
-        Returns
-        -------
-        names : ndarray of str
-        """
-        check_is_fitted(self)
-        n = self._embedding_dim()
-        prefix = type(self).__name__.lower()
-        return np.asarray([f"{prefix}{i}" for i in range(n)], dtype=object)
-
-    def _embedding_dim(self):
-        shape = (1, *self.input_shape_)
-        with eval_mode(self.module_), torch.no_grad():
-            z = self.features(torch.zeros(shape, device=self.device))
-        return int(z.reshape(1, -1).shape[1])
-
-
-def _forward_takes_return_features(module):
-    try:
-        return "return_features" in inspect.signature(module.forward).parameters
-    except (TypeError, ValueError):
-        return False

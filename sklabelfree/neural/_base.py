@@ -22,7 +22,7 @@ from ..nn.modules import default_module_for_shape
 from ..utils.validation import check_partially_labeled
 from ._iterators import LabeledUnlabeledIterator, TensorBatchIterator
 
-__all__ = ["BaseSemiSupervisedNet", "check_net_input"]
+__all__ = ["BaseSemiSupervisedNet", "SeededNetMixin", "build_module", "check_net_input"]
 
 
 def check_net_input(X, *, expected_shape=None, name="X", owner="the net"):
@@ -114,7 +114,92 @@ def _module_takes(module_cls, name):
         return False
 
 
-class BaseSemiSupervisedNet(SemiSupervisedMixin, NeuralNetClassifier):
+def build_module(net, default, output_dim, output_names=("output_dim",)):
+    """The module of a skorch net from its ``module`` parameter and input shape.
+
+    ``net.module`` None calls ``default(net.input_shape_, output_dim,
+    **module__kwargs)``; a module instance is used as skorch uses it; a
+    module class gets ``input_dim`` (rows) or ``in_channels`` (signals and
+    images) and each of ``output_names`` set to ``output_dim`` when it
+    takes them and ``module__*`` did not give them.
+
+    Parameters
+    ----------
+    net : skorch.NeuralNet
+        With ``module`` and ``input_shape_``.
+    default : callable
+        ``default(input_shape, output_dim, **kwargs)``, the module for
+        ``module=None``.
+    output_dim : int
+        Classes or outputs of the module (0: features only).
+    output_names : tuple of str, default=('output_dim',)
+
+    Returns
+    -------
+    module : torch.nn.Module
+
+    Examples
+    --------
+    >>> from sklabelfree.neural import build_module
+    >>> from sklabelfree.nn import MLP, default_module_for_shape
+    >>> from sklabelfree.semi_supervised import SupervisedNetClassifier
+    >>> net = SupervisedNetClassifier(MLP, module__width=4)
+    >>> net.input_shape_ = (3,)
+    >>> build_module(net, default_module_for_shape, 2)
+    MLP(...)
+    """
+    kwargs = net.get_params_for("module")
+    module = net.module
+    if module is None:
+        return default(net.input_shape_, output_dim, **kwargs)
+    if isinstance(module, torch.nn.Module):
+        return net.initialized_instance(module, kwargs)
+    kwargs = dict(kwargs)
+    shape = net.input_shape_
+    if len(shape) == 1 and _module_takes(module, "input_dim"):
+        kwargs.setdefault("input_dim", shape[0])
+    if len(shape) > 1 and _module_takes(module, "in_channels"):
+        kwargs.setdefault("in_channels", shape[0])
+    for name in output_names:
+        if _module_takes(module, name):
+            kwargs.setdefault(name, output_dim)
+    return module(**kwargs)
+
+
+class SeededNetMixin:
+    """``_seeded()``: a context that seeds torch from ``random_state`` and restores it.
+
+    With ``random_state=None`` the context does nothing. With an integer,
+    torch's global generator (and those of the CUDA devices when the net's
+    ``device`` is CUDA) is forked, seeded and restored on exit: a seeded fit
+    leaves the caller's random state as it was.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklabelfree.neural import SeededNetMixin
+    >>> class Net(SeededNetMixin):
+    ...     random_state, device = 0, "cpu"
+    >>> with Net()._seeded():
+    ...     a = torch.rand(1)
+    >>> with Net()._seeded():
+    ...     b = torch.rand(1)
+    >>> bool(a == b)
+    True
+    """
+
+    @contextlib.contextmanager
+    def _seeded(self):
+        devices = []
+        if torch.cuda.is_available() and str(self.device).startswith("cuda"):
+            devices = list(range(torch.cuda.device_count()))
+        with torch.random.fork_rng(devices=devices, enabled=self.random_state is not None):
+            if self.random_state is not None:
+                torch.manual_seed(int(self.random_state))
+            yield
+
+
+class BaseSemiSupervisedNet(SeededNetMixin, SemiSupervisedMixin, NeuralNetClassifier):
     """Base of the deep semi-supervised classifiers (a skorch ``NeuralNetClassifier``).
 
     ``fit(X, y)`` takes ``y`` with ``-1`` for unlabeled rows. ``classes_``
@@ -224,25 +309,8 @@ class BaseSemiSupervisedNet(SemiSupervisedMixin, NeuralNetClassifier):
         pass
 
     def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        module = self.module
-        n_classes = len(self.classes_)
-        if module is None:
-            module = default_module_for_shape(self.input_shape_, n_classes, **kwargs)
-        elif isinstance(module, torch.nn.Module):
-            module = self.initialized_instance(module, kwargs)
-        else:
-            kwargs = dict(kwargs)
-            shape = self.input_shape_
-            if len(shape) == 1 and _module_takes(module, "input_dim"):
-                kwargs.setdefault("input_dim", shape[0])
-            if len(shape) > 1 and _module_takes(module, "in_channels"):
-                kwargs.setdefault("in_channels", shape[0])
-            for name in ("output_dim", "n_classes"):
-                if _module_takes(module, name):
-                    kwargs.setdefault(name, n_classes)
-            module = module(**kwargs)
-        self.module_ = module
+        self.module_ = build_module(self, default_module_for_shape, len(self.classes_),
+                                    output_names=("output_dim", "n_classes"))
         return self
 
     def get_iterator(self, dataset, training=False):
@@ -416,16 +484,6 @@ class BaseSemiSupervisedNet(SemiSupervisedMixin, NeuralNetClassifier):
         lookup = {c: i for i, c in enumerate(classes)}
         codes[labeled] = [lookup[c] for c in y[labeled]]
         return codes, classes
-
-    @contextlib.contextmanager
-    def _seeded(self):
-        devices = []
-        if torch.cuda.is_available() and str(self.device).startswith("cuda"):
-            devices = list(range(torch.cuda.device_count()))
-        with torch.random.fork_rng(devices=devices, enabled=self.random_state is not None):
-            if self.random_state is not None:
-                torch.manual_seed(int(self.random_state))
-            yield
 
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit on labeled rows and on rows labeled ``-1``.

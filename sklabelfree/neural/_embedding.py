@@ -1,15 +1,43 @@
 """What the skorch nets that are transformers (encoders) share."""
 
 import contextlib
+import inspect
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import check_net_input
+from ._base import SeededNetMixin, check_net_input
+from ._schedule import CosineDecay
 
-__all__ = ["EmbeddingNetMixin", "eval_mode"]
+__all__ = ["EmbeddingNetMixin", "eval_mode", "forward_takes_return_features"]
+
+
+def forward_takes_return_features(module):
+    """Whether ``module.forward`` takes a ``return_features`` argument.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklabelfree.neural import forward_takes_return_features
+    >>> from sklabelfree.nn import MLP
+    >>> forward_takes_return_features(MLP(4, 2)), forward_takes_return_features(torch.nn.ReLU())
+    (True, False)
+    """
+    try:
+        return "return_features" in inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 @contextlib.contextmanager
@@ -40,7 +68,7 @@ def eval_mode(module):
             m.training = mode
 
 
-class EmbeddingNetMixin:
+class EmbeddingNetMixin(SeededNetMixin):
     """For skorch nets that are scikit-learn transformers: embeddings, not predictions.
 
     Put it before :class:`sklearn.base.TransformerMixin` and skorch's
@@ -51,6 +79,14 @@ class EmbeddingNetMixin:
     ``hasattr(net, "predict")`` is False and a ``Pipeline`` ending in the net
     is a transformer.
 
+    It also gives what the encoder bases share: parameter validation over
+    the ``_parameter_constraints`` of every class of the net (a subclass's
+    entry wins) and a refusal of ``train_split`` (the nets have no
+    validation split; ``_no_validation_split`` says how to evaluate them),
+    the fitted test (``initialized_`` and ``input_shape_``), a cosine
+    learning-rate decay callback, seeding (``_seeded``) and
+    ``get_feature_names_out``.
+
     Examples
     --------
     >>> from sklabelfree.neural import EmbeddingNetMixin
@@ -58,6 +94,57 @@ class EmbeddingNetMixin:
     >>> issubclass(SimCLREncoder, EmbeddingNetMixin), hasattr(SimCLREncoder(), "predict")
     (True, False)
     """
+
+    _no_validation_split = "evaluate it on held-out data"
+
+    def _get_param_names(self):
+        # skorch lists every attribute without a trailing underscore, private
+        # bookkeeping included; parameters never start with an underscore.
+        return [k for k in super()._get_param_names() if not k.startswith("_")]
+
+    def _check_own_params(self):
+        constraints = {}
+        for klass in reversed(type(self).__mro__):
+            constraints.update(getattr(klass, "_parameter_constraints", {}))
+        validate_parameter_constraints(
+            constraints, {k: getattr(self, k) for k in constraints},
+            caller_name=type(self).__name__)
+        if self.train_split is not None:
+            raise ValueError(
+                f"{type(self).__name__}: train_split must be None; "
+                f"{self._no_validation_split}.")
+
+    def __sklearn_is_fitted__(self):
+        return bool(getattr(self, "initialized_", False)) and hasattr(self, "input_shape_")
+
+    def get_default_callbacks(self):
+        return [*super().get_default_callbacks(), ("lr_schedule", CosineDecay())]
+
+    def check_data(self, X, y=None):
+        # The nets validate their own input (check_net_input) before skorch.
+        pass
+
+    def _embedding_dim(self):
+        with eval_mode(self.module_), torch.no_grad():
+            z = self.features(torch.zeros((1, *self.input_shape_), device=self.device))
+        return int(z.reshape(1, -1).shape[1])
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the embedding's dimensions: ``<classname>0``, ``<classname>1``...
+
+        Parameters
+        ----------
+        input_features : object
+            Ignored.
+
+        Returns
+        -------
+        names : ndarray of str
+        """
+        check_is_fitted(self)
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(self._embedding_dim())],
+                          dtype=object)
 
     @available_if(lambda self: False)
     def predict(self, X):

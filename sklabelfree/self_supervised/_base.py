@@ -1,19 +1,11 @@
 """The skorch base of the self-supervised encoders (scikit-learn transformers)."""
 
-import contextlib
-import inspect
 from numbers import Integral, Real
 
-import numpy as np
 import torch
 from skorch import NeuralNet
 from sklearn.base import TransformerMixin
-from sklearn.utils._param_validation import (
-    Interval,
-    StrOptions,
-    validate_parameter_constraints,
-)
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..augment import (
     Compose,
@@ -25,11 +17,12 @@ from ..augment import (
     make_augmentation,
 )
 from ..neural import (
-    CosineDecay,
     EmbeddingNetMixin,
     TensorBatchIterator,
+    build_module,
     check_net_input,
     eval_mode,
+    forward_takes_return_features,
 )
 from ..nn import default_module_for_shape
 
@@ -73,20 +66,6 @@ def view_augmentation(sample_shape, strength="strong"):
         return Compose([RandomAffine(degrees=15.0, shear=15.0, translate=0.15),
                         GaussianNoise(0.05), Cutout(0.25)])
     return Compose([FeatureMasking(0.3), GaussianNoise(0.2, relative=True)])
-
-
-def _module_takes(module_cls, name):
-    try:
-        return name in inspect.signature(module_cls).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _forward_takes_return_features(module):
-    try:
-        return "return_features" in inspect.signature(module.forward).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 class BaseSelfSupervisedEncoder(EmbeddingNetMixin, TransformerMixin, NeuralNet):
@@ -137,24 +116,8 @@ class BaseSelfSupervisedEncoder(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         self.lr_schedule = lr_schedule
         self.random_state = random_state
 
-    # ----------------------------------------------------------------- validation
-    def _get_param_names(self):
-        return [k for k in super()._get_param_names() if not k.startswith("_")]
-
-    def _check_own_params(self):
-        constraints = {}
-        for klass in reversed(type(self).__mro__):
-            constraints.update(getattr(klass, "_parameter_constraints", {}))
-        validate_parameter_constraints(
-            constraints, {k: getattr(self, k) for k in constraints},
-            caller_name=type(self).__name__)
-        if self.train_split is not None:
-            raise ValueError(
-                f"{type(self).__name__}: train_split must be None; a self-supervised "
-                "encoder has no validation split (score it with linear_probe_score).")
-
-    def __sklearn_is_fitted__(self):
-        return bool(getattr(self, "initialized_", False)) and hasattr(self, "input_shape_")
+    _no_validation_split = ("a self-supervised encoder has no validation split (score "
+                            "it with linear_probe_score)")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -165,31 +128,10 @@ class BaseSelfSupervisedEncoder(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         return tags
 
     # ----------------------------------------------------------------- skorch hooks
-    def get_default_callbacks(self):
-        return [*super().get_default_callbacks(), ("lr_schedule", CosineDecay())]
-
-    def check_data(self, X, y=None):
-        pass
-
     def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        module = self.module
-        shape = self.input_shape_
-        if module is None:
-            module = default_module_for_shape(shape, 0, **kwargs)
-        elif isinstance(module, torch.nn.Module):
-            module = self.initialized_instance(module, kwargs)
-        else:
-            kwargs = dict(kwargs)
-            if len(shape) == 1 and _module_takes(module, "input_dim"):
-                kwargs.setdefault("input_dim", shape[0])
-            if len(shape) > 1 and _module_takes(module, "in_channels"):
-                kwargs.setdefault("in_channels", shape[0])
-            if _module_takes(module, "output_dim"):
-                kwargs.setdefault("output_dim", 0)
-            module = module(**kwargs)
+        module = build_module(self, default_module_for_shape, 0)
         self.module_ = module
-        self._takes_return_features = _forward_takes_return_features(module)
+        self._takes_return_features = forward_takes_return_features(module)
         self.feature_dim_ = self._feature_dim(module)
         return self
 
@@ -260,16 +202,6 @@ class BaseSelfSupervisedEncoder(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         return aug(x, self._generator), aug(x, self._generator)
 
     # ----------------------------------------------------------------- fit
-    @contextlib.contextmanager
-    def _seeded(self):
-        devices = []
-        if torch.cuda.is_available() and str(self.device).startswith("cuda"):
-            devices = list(range(torch.cuda.device_count()))
-        with torch.random.fork_rng(devices=devices, enabled=self.random_state is not None):
-            if self.random_state is not None:
-                torch.manual_seed(int(self.random_state))
-            yield
-
     def _resolve_augment(self):
         value = self.augment
         if value is None or callable(value):
@@ -350,19 +282,5 @@ class BaseSelfSupervisedEncoder(EmbeddingNetMixin, TransformerMixin, NeuralNet):
             self._train(X, fit_params)
         return self
 
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the embedding's dimensions: ``<classname>0``, ``<classname>1``...
-
-        Parameters
-        ----------
-        input_features : object
-            Ignored.
-
-        Returns
-        -------
-        names : ndarray of str
-        """
-        check_is_fitted(self)
-        prefix = type(self).__name__.lower()
-        return np.asarray([f"{prefix}{i}" for i in range(self.feature_dim_)], dtype=object)
+    def _embedding_dim(self):
+        return self.feature_dim_

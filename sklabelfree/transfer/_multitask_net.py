@@ -1,7 +1,5 @@
 """A deep multi-task classifier: one shared trunk, one linear head per task."""
 
-import contextlib
-import inspect
 import math
 import numbers
 from numbers import Integral, Real
@@ -19,7 +17,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from ..neural import TensorBatchIterator, check_net_input
+from ..neural import SeededNetMixin, TensorBatchIterator, build_module, check_net_input
 from ..nn.losses import (
     gradnorm_loss,
     masked_task_losses,
@@ -99,14 +97,7 @@ class _RowStream:
             yield self.X[idx], self.y[idx]
 
 
-def _takes(module_cls, name):
-    try:
-        return name in inspect.signature(module_cls).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-class MultiTaskNetClassifier(ClassifierMixin, NeuralNet):
+class MultiTaskNetClassifier(SeededNetMixin, ClassifierMixin, NeuralNet):
     """Hard parameter sharing: a shared network trunk and a linear head per task.
 
     Every task (a column of ``y``) is a classification problem on the same
@@ -274,20 +265,7 @@ class MultiTaskNetClassifier(ClassifierMixin, NeuralNet):
     # ------------------------------------------------------------------ skorch hooks
     def initialize_module(self):
         """Build the trunk (from ``module`` and ``module__*``) and the task heads."""
-        kwargs = dict(self.get_params_for("module"))
-        module, shape = self.module, self.input_shape_
-        if module is None:
-            trunk = default_module_for_shape(shape, 0, **kwargs)
-        elif isinstance(module, torch.nn.Module):
-            trunk = self.initialized_instance(module, kwargs)
-        else:
-            if len(shape) == 1 and _takes(module, "input_dim"):
-                kwargs.setdefault("input_dim", shape[0])
-            if len(shape) > 1 and _takes(module, "in_channels"):
-                kwargs.setdefault("in_channels", shape[0])
-            if _takes(module, "output_dim"):
-                kwargs.setdefault("output_dim", 0)
-            trunk = module(**kwargs)
+        trunk = build_module(self, default_module_for_shape, 0)
         feature_dim = self._probe_trunk(trunk)
         self.module_ = _SharedTrunk(trunk, feature_dim, [len(c) for c in self._classes],
                                     self.weighting)
@@ -509,16 +487,6 @@ class MultiTaskNetClassifier(ClassifierMixin, NeuralNet):
             codes[labeled, t] = [lookup[c] for c in col[labeled].tolist()]
             found.append(cls)
         return codes, found, single
-
-    @contextlib.contextmanager
-    def _seeded(self):
-        devices = []
-        if torch.cuda.is_available() and str(self.device).startswith("cuda"):
-            devices = list(range(torch.cuda.device_count()))
-        with torch.random.fork_rng(devices=devices, enabled=self.random_state is not None):
-            if self.random_state is not None:
-                torch.manual_seed(int(self.random_state))
-            yield
 
     def _train(self, X, codes, fit_params):
         rows = np.flatnonzero((codes >= 0).any(axis=1))
