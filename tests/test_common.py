@@ -10,6 +10,11 @@ from sklabelfree.utils.estimator_checks import yield_semi_supervised_checks
 ESTIMATORS = [
     est for _, cls in all_estimators() for est in construct_instances(cls)
 ]
+# Variants of the deep nets (another loss term or prediction path): their
+# checks take a second or two each and run with ``pytest -m slow``.
+SLOW_ESTIMATORS = [
+    est for _, cls in all_estimators() for est in construct_instances(cls, slow=True)
+]
 
 
 def test_discovery_finds_estimators():
@@ -22,11 +27,22 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
+@pytest.mark.slow
+@parametrize_with_checks(SLOW_ESTIMATORS, expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible_estimator_variants(estimator, check):
+    check(estimator)
+
+
 def _semi_supervised_cases():
     for est in ESTIMATORS:
         if getattr(est, "_sklabelfree_semi_supervised", False):
             for check in yield_semi_supervised_checks(est):
                 yield pytest.param(est, check, id=f"{est!r}-{check.__name__}")
+    for est in SLOW_ESTIMATORS:
+        if getattr(est, "_sklabelfree_semi_supervised", False):
+            for check in yield_semi_supervised_checks(est):
+                yield pytest.param(est, check, id=f"{est!r}-{check.__name__}",
+                                   marks=pytest.mark.slow)
 
 
 @pytest.mark.parametrize("estimator, check", list(_semi_supervised_cases()))

@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from sklabelfree.datasets import digits_benchmark_split
-from sklabelfree.utils._test_common import construct_instances
+from sklabelfree.utils._test_common import construct_instances, fit_data
 from sklabelfree.utils.discovery import all_estimators
 from sklabelfree.utils.model_selection import SemiSupervisedStratifiedKFold
 
@@ -23,7 +23,7 @@ def _fitted_estimators(deep=True):
         est = next(construct_instances(cls))
         if "random_state" in est.get_params():
             est.set_params(random_state=0)
-        yield pytest.param(est, X, y, id=name)
+        yield pytest.param(est, *fit_data(est, X, y), id=name)
 
 
 def test_import_does_not_import_torch():

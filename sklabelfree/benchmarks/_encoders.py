@@ -9,10 +9,23 @@ without labels, with its default parameters and ``random_state=seed``;
 labeled training rows (5 per class, drawn with ``np.random.RandomState(seed)``)
 and scored on the test rows. The table gives the mean test accuracy over
 the seeds and the mean fit time of the encoder.
+
+Three groups of rows go beyond the protocol, on data made the same way
+for every seed: ``colorization`` on the digits coloured by
+:func:`~sklabelfree.datasets.colorize_digits` (the same split; beside the
+probe on the lightness channel it sees), ``cpc`` on the signals of
+:func:`~sklabelfree.datasets.make_signal_classification` (2000 signals,
+4 classes, a 70/30 split, 5 labels per class; beside the raw values) and
+``clip-zero-shot``: :class:`~sklabelfree.self_supervised.CLIPEncoder`
+fitted on the training images paired with
+:func:`~sklabelfree.datasets.make_digit_captions`, then
+:class:`~sklabelfree.self_supervised.ZeroShotClassifier` on the test images,
+with no labeled image.
 """
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 from ._table import (
@@ -26,7 +39,7 @@ from ._table import (
     limit_threads,
 )
 
-__all__ = ["EncodersResult", "labeled_subset", "run_encoders"]
+__all__ = ["EncoderMethod", "EncodersResult", "labeled_subset", "run_encoders"]
 
 PROTOCOL_RAW = 0.850
 """PROTOCOL.md's accuracy of raw pixels with 50 labels (this module measures 0.854 over
@@ -41,29 +54,86 @@ def _pca(seed):
     return PCA(n_components=30, random_state=seed)
 
 
-def _deep(name):
+def _deep(name, **params):
     def make(seed):
         from .. import self_supervised
 
-        return getattr(self_supervised, name)(random_state=seed)
+        return getattr(self_supervised, name)(random_state=seed, **params)
 
     return make
 
 
-METHODS = {
-    "raw-pixels": (None, "LogisticRegression on the 64 pixels"),
-    "pca": (_pca, "PCA(n_components=30) fitted on every training row"),
-    "simclr": (_deep("SimCLREncoder"), "SimCLREncoder() (NT-Xent, temperature 0.2)"),
-    "moco": (_deep("MoCoEncoder"), "MoCoEncoder() (momentum 0.9, queue of 1024 and in-batch negatives)"),
-    "barlow-twins": (_deep("BarlowTwinsEncoder"), "BarlowTwinsEncoder() (lambda_offdiag 5e-3)"),
-    "vicreg": (_deep("VICRegEncoder"), "VICRegEncoder() (weights 25 / 25 / 1)"),
-    "autoencoder": (_deep("AutoEncoder"), "AutoEncoder()"),
-    "denoising-ae": (_deep("DenoisingAutoEncoder"),
-                     "DenoisingAutoEncoder() (30 % masking noise)"),
-}
-"""Row name -> (factory ``make(seed)`` or None for raw pixels, description)."""
+@dataclass(frozen=True)
+class EncoderMethod:
+    """One row of the ``encoders`` benchmark.
 
-_IMAGES = {"simclr", "moco", "barlow-twins", "vicreg", "autoencoder", "denoising-ae"}
+    Parameters
+    ----------
+    make : callable or None
+        ``make(seed)`` returns the unfitted encoder; None probes the raw
+        input.
+    description : str
+        The legend of the row.
+    data : {'pixels', 'images', 'rgb', 'signals', 'captions'}
+        What the encoder is fitted on: the 64 pixel columns, the ``(1, 8,
+        8)`` images, the images coloured by
+        :func:`~sklabelfree.datasets.colorize_digits` (``(3, 8, 8)``), the
+        signals of :func:`~sklabelfree.datasets.make_signal_classification`
+        (``(1, 128)``), or the images with their captions from
+        :func:`~sklabelfree.datasets.make_digit_captions` (CLIP, scored
+        zero-shot).
+    """
+
+    make: Callable = None
+    description: str = ""
+    data: str = "images"
+
+
+METHODS = {
+    "raw-pixels": EncoderMethod(None, "LogisticRegression on the 64 pixels", "pixels"),
+    "pca": EncoderMethod(_pca, "PCA(n_components=30) fitted on every training row",
+                         "pixels"),
+    "simclr": EncoderMethod(_deep("SimCLREncoder"),
+                            "SimCLREncoder() (NT-Xent, temperature 0.2)"),
+    "moco": EncoderMethod(_deep("MoCoEncoder"),
+                          "MoCoEncoder() (momentum 0.9, queue of 1024 and in-batch "
+                          "negatives)"),
+    "barlow-twins": EncoderMethod(_deep("BarlowTwinsEncoder"),
+                                  "BarlowTwinsEncoder() (lambda_offdiag 5e-3)"),
+    "vicreg": EncoderMethod(_deep("VICRegEncoder"), "VICRegEncoder() (weights 25 / 25 / 1)"),
+    "autoencoder": EncoderMethod(_deep("AutoEncoder"), "AutoEncoder()"),
+    "denoising-ae": EncoderMethod(_deep("DenoisingAutoEncoder"),
+                                  "DenoisingAutoEncoder() (30 % masking noise)"),
+    "mae": EncoderMethod(_deep("MAEEncoder"),
+                         "MAEEncoder() (a small ViT on 2x2 patches, 75 % masked)"),
+    "inpainting": EncoderMethod(_deep("InpaintingEncoder"), "InpaintingEncoder()"),
+    "rotation": EncoderMethod(_deep("RotationEncoder"),
+                              "RotationEncoder() (predict 0/90/180/270 degrees)"),
+    "jigsaw": EncoderMethod(_deep("JigsawEncoder"),
+                            "JigsawEncoder() (2x2 tiles, 24 permutations)"),
+    "relative-patch": EncoderMethod(_deep("RelativePatchEncoder"),
+                                    "RelativePatchEncoder() (8 positions of 2x2 patches)"),
+    "raw-rgb-lightness": EncoderMethod(
+        None, "LogisticRegression on the CIE lightness of the coloured digits (what "
+        "the colorization encoder sees)", "rgb"),
+    "colorization": EncoderMethod(
+        _deep("ColorizationEncoder"),
+        "ColorizationEncoder() on the digits coloured by colorize_digits (a stroke hue "
+        "per class): it sees the lightness only and predicts the colours", "rgb"),
+    "raw-signals": EncoderMethod(
+        None, "LogisticRegression on the raw values of make_signal_classification(2000, "
+        "4 classes, length 128) signals; 5 labels per class (20)", "signals"),
+    "cpc": EncoderMethod(_deep("CPCEncoder"), "CPCEncoder() on the same signals",
+                         "signals"),
+    "clip-zero-shot": EncoderMethod(
+        _deep("CLIPEncoder"),
+        "CLIPEncoder() fitted on the training images paired with make_digit_captions; "
+        "ZeroShotClassifier(DIGIT_CLASS_PROMPTS, DIGIT_PROMPT_TEMPLATES) on the test "
+        "images: no labeled image", "captions"),
+}
+"""Row name -> :class:`EncoderMethod`."""
+
+_DEEP_DATA = {"images", "rgb", "signals", "captions"}
 
 
 def labeled_subset(y, seed, n_per_class=N_PER_CLASS):
@@ -115,9 +185,9 @@ class EncodersResult:
     Self-supervised encoders on digits...
     seeds: 0
     ...
-    method  accuracy  fit s  protocol
-    ------  --------  -----  --------
-    pca        0.900   0.01         -
+    method  data    labels  accuracy  fit s  protocol
+    ------  ------  ------  --------  -----  --------
+    pca     pixels      50     0.900   0.01         -
     ...
     """
 
@@ -148,22 +218,112 @@ class EncodersResult:
             acc = self.scores[name]
             sd = float(np.std(acc)) if std and len(acc) > 1 else None
             secs = self.seconds.get(name) or []
-            rows.append([name, _fmt_score(float(np.mean(acc)) if acc else None, sd),
+            data = METHODS[name].data if name in METHODS else "pixels"
+            rows.append([name, _DATA_NAMES[data], str(_LABELS[data]),
+                         _fmt_score(float(np.mean(acc)) if acc else None, sd),
                          _fmt_seconds(float(np.mean(secs)) if secs else None),
                          f"{PROTOCOL_RAW:.3f}" if name == "raw-pixels" else "-"])
-        table = format_table(["method", "accuracy", "fit s", "protocol"], rows, fmt=fmt)
+        table = format_table(["method", "data", "labels", "accuracy", "fit s", "protocol"],
+                             rows, fmt=fmt)
         fields = []
         if command:
             fields.append(("command", command))
         fields.append(("seeds", " ".join(str(s) for s in self.seeds)))
-        fields.append(("labels", f"{N_PER_CLASS} per class (50), test_size=0.3"))
+        fields.append(("labels", f"{N_PER_CLASS} per class, test_size=0.3"))
         fields.append(("total wall time", f"{self.wall_seconds:.1f} s"))
         fields += [(k, v) for k, v in self.versions.items()]
-        legend = [(m, METHODS[m][1]) for m in self.scores if m in METHODS]
+        legend = [(m, METHODS[m].description) for m in self.scores if m in METHODS]
         notes = [f"{m} failed: {e}" for m, e in self.errors.items()]
         title = ("Self-supervised encoders on digits: LogisticRegression on the "
-                 "embeddings of 50 labeled rows, test accuracy")
+                 "embeddings of 5 labeled rows per class, test accuracy (CLIP: "
+                 "zero-shot, no labeled image)")
         return format_report(title, fields, table, legend, notes, fmt=fmt)
+
+
+_DATA_NAMES = {"pixels": "pixels", "images": "images", "rgb": "rgb",
+               "signals": "signals", "captions": "images"}
+_LABELS = {"pixels": 50, "images": 50, "rgb": 50, "signals": 20, "captions": 0}
+N_SIGNALS, SIGNAL_CLASSES, SIGNAL_LENGTH = 2000, 4, 128
+
+
+class _SeedData:
+    """The data of one seed, made on first use: digits split, coloured digits, signals."""
+
+    def __init__(self, seed):
+        self.seed = seed
+        self._cache = {}
+
+    def get(self, kind):
+        if kind not in self._cache:
+            self._cache[kind] = getattr(self, f"_make_{kind}")()
+        return self._cache[kind]
+
+    def _split(self, X, y):
+        from sklearn.model_selection import train_test_split
+
+        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y,
+                                              random_state=self.seed)
+        return Xtr, Xte, ytr, yte, labeled_subset(ytr, self.seed)
+
+    def _make_images(self):
+        from ..datasets import load_digits_images
+
+        return self._split(*load_digits_images())
+
+    def _make_pixels(self):
+        Xtr, Xte, ytr, yte, idx = self.get("images")
+        return Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1), ytr, yte, idx
+
+    def _make_rgb(self):
+        from ..datasets import colorize_digits, load_digits_images
+
+        X, y = load_digits_images()
+        return self._split(colorize_digits(X, y, random_state=self.seed), y)
+
+    def _make_signals(self):
+        from ..datasets import make_signal_classification
+
+        return self._split(*make_signal_classification(
+            N_SIGNALS, n_classes=SIGNAL_CLASSES, length=SIGNAL_LENGTH,
+            random_state=self.seed))
+
+
+def _lightness(X_rgb):
+    """The CIE L channel of sRGB images, flattened."""
+    import torch
+
+    from ..nn.losses.colorization import rgb_to_lab
+
+    lab = rgb_to_lab(torch.as_tensor(X_rgb), dim=1)
+    return lab[:, 0].reshape(len(X_rgb), -1).numpy()
+
+
+def _evaluate(method, seed, data):
+    """Fit the method's encoder, probe (or zero-shot) it; return (accuracy, fit seconds)."""
+    from sklearn.linear_model import LogisticRegression
+
+    kind = "images" if method.data == "captions" else method.data
+    Xtr, Xte, ytr, yte, idx = data.get(kind)
+    start = time.perf_counter()
+    if method.data == "captions":
+        from ..datasets import DIGIT_CLASS_PROMPTS, DIGIT_PROMPT_TEMPLATES, make_digit_captions
+        from ..self_supervised import ZeroShotClassifier
+
+        clip = method.make(seed).fit(Xtr, make_digit_captions(ytr, random_state=seed))
+        fit_s = time.perf_counter() - start
+        clf = ZeroShotClassifier(clip, DIGIT_CLASS_PROMPTS, templates=DIGIT_PROMPT_TEMPLATES)
+        return float(clf.fit().score(Xte, yte)), fit_s
+    if method.make is None:
+        if method.data == "rgb":
+            Z_tr, Z_te = _lightness(Xtr), _lightness(Xte)
+        else:
+            Z_tr, Z_te = Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1)
+    else:
+        enc = method.make(seed).fit(Xtr)
+        Z_tr, Z_te = enc.transform(Xtr), enc.transform(Xte)
+    fit_s = time.perf_counter() - start
+    clf = LogisticRegression(max_iter=1000).fit(Z_tr[idx], ytr[idx])
+    return float(clf.score(Z_te, yte)), fit_s
 
 
 def run_encoders(seeds=(0,), methods=None, n_threads=1, progress=None):
@@ -190,41 +350,22 @@ def run_encoders(seeds=(0,), methods=None, n_threads=1, progress=None):
     >>> round(r.scores["raw-pixels"][0], 3)
     0.861
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
-
-    from ..datasets import load_digits_images
-
     methods = list(METHODS) if methods is None else list(methods)
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise ValueError(f"Unknown methods {sorted(unknown)}; choose from {list(METHODS)}.")
-    X, y = load_digits_images()
     scores = {m: [] for m in methods}
     seconds = {m: [] for m in methods}
     errors = {}
-    with limit_threads(n_threads, torch=any(m in _IMAGES for m in methods)):
+    deep = any(METHODS[m].data in _DEEP_DATA for m in methods)
+    with limit_threads(n_threads, torch=deep):
         for seed in seeds:
-            Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y,
-                                                  random_state=seed)
-            idx = labeled_subset(ytr, seed)
-            flat_tr, flat_te = Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1)
+            data = _SeedData(seed)
             for m in methods:
                 if m in errors:
                     continue
-                make = METHODS[m][0]
                 try:
-                    start = time.perf_counter()
-                    if make is None:
-                        Z_tr, Z_te = flat_tr, flat_te
-                    else:
-                        enc = make(seed)
-                        data_tr, data_te = (Xtr, Xte) if m in _IMAGES else (flat_tr, flat_te)
-                        enc.fit(data_tr)
-                        Z_tr, Z_te = enc.transform(data_tr), enc.transform(data_te)
-                    fit_s = time.perf_counter() - start
-                    clf = LogisticRegression(max_iter=1000).fit(Z_tr[idx], ytr[idx])
-                    acc = float(clf.score(Z_te, yte))
+                    acc, fit_s = _evaluate(METHODS[m], seed, data)
                 except Exception as exc:  # reported, the run goes on
                     errors[m] = f"{type(exc).__name__}: {exc}"
                     scores.pop(m, None)

@@ -6,7 +6,6 @@ logits (``forward(x, return_features=True)``): the self-supervised, few-shot
 and transfer families reuse the same trunks.
 """
 
-import torch
 from torch import nn
 
 __all__ = ["MLP", "ConvNet1d", "ConvNet2d", "default_module_for_shape"]

@@ -24,11 +24,20 @@ import importlib
 _TORCH = {
     "AutoEncoder": "._autoencoder",
     "BarlowTwinsEncoder": "._joint",
+    "CLIPEncoder": "._clip",
+    "CPCEncoder": "._cpc",
+    "ColorizationEncoder": "._colorization",
     "DenoisingAutoEncoder": "._autoencoder",
+    "InpaintingEncoder": "._inpainting",
+    "JigsawEncoder": "._pretext",
+    "MAEEncoder": "._mae",
     "MoCoEncoder": "._moco",
     "MoCoQueue": "._moco",
+    "RelativePatchEncoder": "._pretext",
+    "RotationEncoder": "._pretext",
     "SimCLREncoder": "._joint",
     "VICRegEncoder": "._joint",
+    "ZeroShotClassifier": "._zero_shot",
     "view_augmentation": "._base",
 }
 

@@ -280,7 +280,7 @@ class VICRegEncoder(_ProjectedEncoder):
         params=_COMMON_PARAMS.replace("projection_dim : int", "projection_dim : int, "
                                       "default=512")
         .replace("hidden_dim : int", "hidden_dim : int, default=512")
-        .replace("max_epochs : int", "max_epochs : int, default=60")
+        .replace("max_epochs : int", "max_epochs : int, default=120")
         .replace("lr : float", "lr : float, default=3e-3"),
         attrs=_COMMON_ATTRS)
 
@@ -291,7 +291,7 @@ class VICRegEncoder(_ProjectedEncoder):
     }
 
     def __init__(self, module=None, *, projection_dim=512, hidden_dim=512,
-                 sim_weight=25.0, var_weight=25.0, cov_weight=1.0, max_epochs=60,
+                 sim_weight=25.0, var_weight=25.0, cov_weight=1.0, max_epochs=120,
                  batch_size=256, lr=3e-3, augment="strong", lr_schedule="cosine",
                  random_state=None, device="cpu", verbose=0, **kwargs):
         super().__init__(module, lr=lr, max_epochs=max_epochs, batch_size=batch_size,

@@ -21,8 +21,32 @@ def _lazy_encoder():
     return nn.Sequential(nn.LazyLinear(16), nn.ReLU())
 
 
+def _zero_shot_params():
+    """A tiny CLIP fitted on 40 rows of 3 features, frozen, and three class prompts."""
+    import numpy as np
+    from sklearn.frozen import FrozenEstimator
+
+    from ..self_supervised import CLIPEncoder
+
+    rows = np.random.RandomState(0).rand(40, 3)
+    clip = CLIPEncoder(max_epochs=1, batch_size=20, module__width=4, embed_dim=4,
+                       text_hidden_dim=8, random_state=0).fit(
+        rows, ["zero one"] * 20 + ["one two"] * 20)
+    return dict(clip=FrozenEstimator(clip), class_prompts=["zero", "one", "two"])
+
+
+class _Slow(dict):
+    """Parameters of a second instance whose checks run only with ``pytest -m slow``.
+
+    The deep nets' checks take a second or two each; their first instance
+    runs the checks in the default suite, the variants (another loss term,
+    another prediction path) in the slow one.
+    """
+
+
 # Parameters that make each estimator cheap; estimators not listed are
-# built with their defaults.
+# built with their defaults. A callable entry returns the parameters (for
+# those that need a fitted estimator, made when the instances are).
 CHECK_PARAMS = {
     # A lazy first layer adapts to the checks' varying numbers of features.
     "FineTuningClassifier": [
@@ -64,8 +88,8 @@ CHECK_PARAMS = {
     "SupervisedNetClassifier": [
         dict(max_epochs=10, steps_per_epoch=3, module__width=8, lr=1e-2, ema_decay=0.5,
              random_state=0),
-        dict(max_epochs=10, steps_per_epoch=3, module__width=8, lr=1e-2,
-             mixup_alpha=0.5, ema_decay=None, random_state=0),
+        _Slow(max_epochs=10, steps_per_epoch=3, module__width=8, lr=1e-2,
+              mixup_alpha=0.5, ema_decay=None, random_state=0),
     ],
     "FixMatchClassifier": [
         dict(max_epochs=10, steps_per_epoch=3, module__width=8, lr=1e-2, ema_decay=0.5,
@@ -83,17 +107,17 @@ CHECK_PARAMS = {
     ],
     "MeanTeacherClassifier": [
         dict(max_epochs=10, steps_per_epoch=3, module__width=8, lr=1e-2, random_state=0),
-        dict(max_epochs=10, steps_per_epoch=3, module__width=8, lr=1e-2,
-             predict_with="student", ema_decay_after_rampup=0.999, rampup_epochs=2,
-             consistency_weight=10.0, random_state=0),
+        _Slow(max_epochs=10, steps_per_epoch=3, module__width=8, lr=1e-2,
+              predict_with="student", ema_decay_after_rampup=0.999, rampup_epochs=2,
+              consistency_weight=10.0, random_state=0),
     ],
     # steps_per_epoch=5: on the 90-row check data an epoch is a single step
     # otherwise, too few for the pseudo labels of t1..t2 to be right.
     "DeepPseudoLabelClassifier": [
         dict(max_epochs=10, steps_per_epoch=5, module__width=8, lr=1e-2, t1=3, t2=6,
              random_state=0),
-        dict(max_epochs=10, steps_per_epoch=5, module__width=8, lr=1e-2, t1=3, t2=6,
-             threshold=0.9, random_state=0),
+        _Slow(max_epochs=10, steps_per_epoch=5, module__width=8, lr=1e-2, t1=3, t2=6,
+              threshold=0.9, random_state=0),
     ],
     "EntropyMinimizationClassifier": [
         dict(max_epochs=10, steps_per_epoch=5, module__width=8, lr=1e-2, rampup=3,
@@ -101,8 +125,8 @@ CHECK_PARAMS = {
     ],
     "VATClassifier": [
         dict(max_epochs=10, steps_per_epoch=5, module__width=8, lr=1e-2, random_state=0),
-        dict(max_epochs=10, steps_per_epoch=5, module__width=8, lr=1e-2, n_power=2,
-             entropy_weight=0.5, random_state=0),
+        _Slow(max_epochs=10, steps_per_epoch=5, module__width=8, lr=1e-2, n_power=2,
+              entropy_weight=0.5, random_state=0),
     ],
     "CoTrainingClassifier": [
         dict(estimator=LogisticRegression(), k=4, pool_size=20, max_iter=3),
@@ -151,7 +175,45 @@ CHECK_PARAMS = {
                          random_state=0)],
     "DenoisingAutoEncoder": [dict(max_epochs=2, batch_size=32, module__width=8,
                                   hidden_dim=16, random_state=0)],
+    "RotationEncoder": [dict(max_epochs=2, batch_size=32, module__width=8, random_state=0)],
+    **{name: [dict(max_epochs=2, batch_size=32, module__width=8, hidden_dim=16,
+                   random_state=0)]
+       for name in ("JigsawEncoder", "RelativePatchEncoder")},
+    **{name: [dict(max_epochs=2, batch_size=32, module__width=8, hidden_dim=16,
+                   random_state=0)]
+       for name in ("InpaintingEncoder", "ColorizationEncoder")},
+    "MAEEncoder": [dict(max_epochs=1, batch_size=32, decoder_dim=8, decoder_num_heads=2,
+                        module__embed_dim=8, module__depth=1, module__num_heads=2,
+                        random_state=0)],
+    "CLIPEncoder": [dict(max_epochs=2, batch_size=32, module__width=8, embed_dim=8,
+                         text_hidden_dim=16, random_state=0)],
+    "ZeroShotClassifier": [_zero_shot_params],
+    # Stride 1 and one prediction step: the checks' rows of 2 features are
+    # one-channel signals long enough for CPC.
+    "CPCEncoder": [dict(max_epochs=2, batch_size=32, module__width=8, module__strides=(1,),
+                        latent_dim=8, context_dim=8, n_steps=1, random_state=0)],
 }
+
+# Encoders whose pretext task needs images (rotate, cut into tiles, crop
+# patches, mask patches, colourise) refuse the checks' tabular rows (n, d).
+_NEEDS_IMAGES = (
+    "The check fits on tabular rows (n, d); the encoder's pretext task rotates, cuts, "
+    "crops or masks images, so fit refuses rows with a clear ValueError ('needs images "
+    "(n, c, h, w)'; RGB ones for colorization). The tests of the self-supervised encoders check the same "
+    "properties (fit returns self, pickling, idempotence, dtypes...) on digit images.")
+_IMAGES_ONLY_FITTING_CHECKS = (
+    "check_dict_unchanged", "check_dont_overwrite_parameters", "check_dtype_object",
+    "check_estimators_dtypes", "check_estimators_fit_returns_self",
+    "check_estimators_nan_inf", "check_estimators_overwrite_params",
+    "check_estimators_pickle", "check_f_contiguous_array_estimator",
+    "check_fit2d_1feature", "check_fit2d_1sample", "check_fit2d_predict1d",
+    "check_fit_check_is_fitted", "check_fit_idempotent", "check_fit_score_takes_y",
+    "check_methods_sample_order_invariance", "check_methods_subset_invariance",
+    "check_n_features_in", "check_n_features_in_after_fitting",
+    "check_pipeline_consistency", "check_positive_only_tag_during_fit",
+    "check_readonly_memmap_input", "check_transformer_data_not_an_array",
+    "check_transformer_general", "check_transformer_preserve_dtypes",
+)
 
 # Domain adaptation estimators refuse a fit without target rows, and
 # scikit-learn's checks fit on fully labeled targets with no sample_domain:
@@ -240,6 +302,20 @@ _META = {
     "check_classifiers_classes": _MINUS_ONE_CLASS,
     "check_non_transformer_estimators_n_iter": _NO_ROUND_WHEN_ALL_LABELED,
 }
+_ZERO_SHOT_FIXED_WIDTH = (
+    "A zero-shot classifier learns nothing from X: the pre-trained encoder fixes the "
+    "input shape (3 features in the check's instance), and the check's data has another "
+    "number of features, which fit (X is checked when given) and predict refuse with a "
+    "clear ValueError.")
+_ZERO_SHOT_NOT_FROM_Y = (
+    "fit ignores y: the classes come from class_prompts (zero-shot), so the check's "
+    "labels are neither learned nor validated.")
+
+_IMAGES_ONLY_ENCODER = {
+    "check_no_attributes_set_in_init": _SKORCH["check_no_attributes_set_in_init"],
+    **dict.fromkeys(_IMAGES_ONLY_FITTING_CHECKS, _NEEDS_IMAGES),
+}
+
 EXPECTED_FAILED_CHECKS = {
     "PseudoLabelClassifier": _META,
     "CoTrainingClassifier": _META,
@@ -287,15 +363,65 @@ EXPECTED_FAILED_CHECKS = {
     # Self-supervised encoders (skorch NeuralNet transformers).
     **dict.fromkeys(
         ("SimCLREncoder", "BarlowTwinsEncoder", "VICRegEncoder", "MoCoEncoder",
-         "AutoEncoder", "DenoisingAutoEncoder"),
+         "AutoEncoder", "DenoisingAutoEncoder", "CPCEncoder", "CLIPEncoder"),
         {"check_no_attributes_set_in_init": _SKORCH["check_no_attributes_set_in_init"]}),
+    **dict.fromkeys(("RotationEncoder", "JigsawEncoder", "RelativePatchEncoder",
+                     "MAEEncoder"), _IMAGES_ONLY_ENCODER),
+    # Their sample-count check comes first: check_fit2d_1sample gets the error it expects.
+    **dict.fromkeys(("InpaintingEncoder", "ColorizationEncoder"),
+                    {k: v for k, v in _IMAGES_ONLY_ENCODER.items()
+                     if k != "check_fit2d_1sample"}),
+    "ZeroShotClassifier": {
+        **dict.fromkeys(
+            ("check_estimators_overwrite_params", "check_estimators_fit_returns_self",
+             "check_readonly_memmap_input", "check_n_features_in_after_fitting",
+             "check_positive_only_tag_during_fit", "check_estimators_dtypes",
+             "check_dtype_object", "check_classifier_data_not_an_array",
+             "check_fit2d_1sample", "check_fit2d_1feature", "check_fit_idempotent",
+             "check_fit_check_is_fitted", "check_n_features_in"),
+            _ZERO_SHOT_FIXED_WIDTH),
+        **dict.fromkeys(
+            ("check_classifiers_one_label", "check_classifiers_classes",
+             "check_classifiers_regression_target", "check_supervised_y_2d"),
+            _ZERO_SHOT_NOT_FROM_Y),
+        "check_classifiers_train": _ZERO_SHOT_NOT_FROM_Y + " " + _ZERO_SHOT_FIXED_WIDTH,
+    },
 }
 
 
-def construct_instances(cls):
-    """Yield cheap instances of ``cls`` for the checks."""
+_IMAGE_INPUT = ("RotationEncoder", "JigsawEncoder", "RelativePatchEncoder",
+                "InpaintingEncoder", "MAEEncoder")
+
+
+def fit_data(estimator, X, y):
+    """Data to fit ``estimator`` on, made from digits rows ``X`` (n, 64) and ``y``.
+
+    Encoders that need images get ``X`` as ``(n, 1, 8, 8)`` images (the
+    colorization encoder, coloured ones); the zero-shot classifier of
+    :data:`CHECK_PARAMS`, whose encoder takes 3 features, the first 3
+    columns.
+    """
+    name = type(estimator).__name__
+    if name in _IMAGE_INPUT:
+        return X.reshape(-1, 1, 8, 8), y
+    if name == "ColorizationEncoder":
+        from ..datasets import colorize_digits
+
+        return colorize_digits(X.reshape(-1, 1, 8, 8), y, random_state=0), y
+    if name == "ZeroShotClassifier":
+        return X[:, :3], y
+    return X, y
+
+
+def construct_instances(cls, slow=False):
+    """Yield cheap instances of ``cls`` for the checks.
+
+    ``slow=True`` yields the variants kept for ``pytest -m slow`` instead.
+    """
     for params in CHECK_PARAMS.get(cls.__name__, [{}]):
-        yield cls(**params)
+        if isinstance(params, _Slow) != slow:
+            continue
+        yield cls(**(params() if callable(params) else params))
 
 
 def expected_failed_checks(estimator):

@@ -1,9 +1,11 @@
-"""Contrastive losses: NT-Xent (SimCLR) and InfoNCE with a queue of negatives (MoCo)."""
+"""Contrastive losses: NT-Xent (SimCLR), InfoNCE with a queue of negatives (MoCo),
+Contrastive Predictive Coding's InfoNCE over future steps (CPC) and the symmetric
+image-text InfoNCE of CLIP."""
 
 import torch
 from torch.nn import functional as F
 
-__all__ = ["nt_xent_loss", "info_nce_loss"]
+__all__ = ["nt_xent_loss", "info_nce_loss", "cpc_loss", "clip_loss"]
 
 
 def nt_xent_loss(z1, z2, temperature=0.5):
@@ -120,3 +122,148 @@ def info_nce_loss(query, key, queue=None, temperature=0.2, in_batch_negatives=Fa
     logits = torch.cat([l_pos, l_neg], dim=1) / temperature
     targets = torch.zeros(q.shape[0], dtype=torch.long, device=q.device)
     return F.cross_entropy(logits, targets)
+
+
+def cpc_loss(z, c, predictors, negatives="all"):
+    """Contrastive Predictive Coding's InfoNCE, averaged over the prediction steps.
+
+    For each step ``k = 1 .. K`` (``K = len(predictors)``) the ``k``-th
+    predictor ``W_k`` maps each context ``c_t`` to a prediction of the
+    latent ``k`` steps ahead, scored against a candidate latent ``z'`` by
+    the bilinear ``f_k = exp(z'^T W_k c_t)`` (van den Oord et al. 2018,
+    eq. 3, 4)::
+
+        L_k = - mean_{i, t} log f_k(z_{i,t+k}, c_{i,t})
+                              / sum_{z' in candidates(i, t)} f_k(z', c_{i,t})
+
+    The positive of sequence ``i`` at step ``t`` is ``z_{i,t+k}``; ``t``
+    runs over ``0 .. T-1-k`` (the contexts that have a step ``k`` ahead).
+    Its candidates (the positive and the negatives) are, with
+    ``negatives='all'``, the latents ``z_{j,s}`` of every sequence ``j`` of
+    the batch at every step ``s = k .. T-1`` (the steps that are targets
+    ``k`` ahead): ``n (T - k) - 1`` negatives, the other steps of its own
+    sequence and all those steps of the other sequences. With
+    ``negatives='cross'``, they are the latents ``z_{i,s}`` of its own
+    sequence at every step ``s = k .. T-1`` and the latents ``z_{j,t+k}``
+    of the other sequences at the same step: ``(T - k - 1) + (n - 1)``
+    negatives, for ``O(n T (n + T))`` instead of ``O(n^2 T^2)`` work.
+    The loss is the mean of ``L_k`` over ``k``. Latents and predictions are
+    not normalised and there is no temperature, as in the paper.
+
+    Parameters
+    ----------
+    z : torch.Tensor of shape (n, T, d)
+        Latents ``z_t`` of ``n`` sequences.
+    c : torch.Tensor of shape (n, T, h)
+        Contexts; ``c_t`` must depend on no latent after ``t``.
+    predictors : sequence of callables
+        ``predictors[k - 1]`` maps contexts ``(..., h)`` to predictions
+        ``(..., d)`` of the latents ``k`` steps ahead (``W_k``, e.g. a
+        ``torch.nn.Linear(h, d, bias=False)``).
+    negatives : {'all', 'cross'}, default='all'
+        The candidates of each prediction, as above.
+
+    Returns
+    -------
+    loss : torch.Tensor (scalar)
+
+    References
+    ----------
+    .. [1] A. van den Oord, Y. Li, O. Vinyals, "Representation Learning with
+       Contrastive Predictive Coding", arXiv:1807.03748, 2018.
+
+    Examples
+    --------
+    Two sequences of two steps; predicting one step ahead. Swapping the
+    two coordinates of ``c_0`` gives each sequence's next latent:
+
+    >>> import torch
+    >>> from sklabelfree.nn.losses.contrastive import cpc_loss
+    >>> z = torch.tensor([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]]])
+    >>> round(float(cpc_loss(z, z, [lambda h: h.flip(-1)])), 4)
+    0.3133
+    >>> round(float(cpc_loss(z, z, [lambda h: h])), 4)
+    1.3133
+    """
+    if z.dim() != 3 or c.dim() != 3 or z.shape[:2] != c.shape[:2]:
+        raise ValueError(f"z and c must be (n, T, d) and (n, T, h) with the same n and "
+                         f"T, got {tuple(z.shape)} and {tuple(c.shape)}.")
+    if negatives not in ("all", "cross"):
+        raise ValueError(f"negatives must be 'all' or 'cross', got {negatives!r}.")
+    n_steps = len(predictors)
+    n, length, d = z.shape
+    if n_steps < 1:
+        raise ValueError("cpc_loss needs at least one predictor.")
+    if length < n_steps + 1:
+        raise ValueError(f"cpc_loss predicts up to {n_steps} steps ahead and needs at "
+                         f"least {n_steps + 1} time steps, got {length}.")
+    other_rows = torch.eye(n, dtype=torch.bool, device=z.device)[:, None, :]
+    total = z.new_zeros(())
+    for k, predictor in enumerate(predictors, start=1):
+        pred = predictor(c[:, :length - k])  # (n, T - k, d): predictions from c_t
+        target = z[:, k:]  # (n, T - k, d): z_{t+k}, aligned with pred
+        steps = length - k
+        if negatives == "all":
+            logits = pred.reshape(-1, d) @ target.reshape(-1, d).T
+            labels = torch.arange(n * steps, device=z.device)
+        else:
+            # [i, t, s]: own sequence at every step; [i, t, j]: step t of sequence j.
+            own = pred @ target.transpose(1, 2)
+            across = torch.einsum("itd,jtd->itj", pred, target)
+            across = across.masked_fill(other_rows, float("-inf"))
+            logits = torch.cat([own, across], dim=2).reshape(n * steps, steps + n)
+            labels = torch.arange(steps, device=z.device).repeat(n)
+        total = total + F.cross_entropy(logits, labels)
+    return total / n_steps
+
+
+def clip_loss(image_emb, text_emb, logit_scale):
+    """Symmetric InfoNCE over a batch of image-text pairs (CLIP's loss).
+
+    Both embeddings are L2-normalised; the logits are the ``n x n`` cosine
+    similarities times ``logit_scale``, row ``i`` of the images against
+    every text of the batch. Image ``i``'s positive is text ``i``; the
+    other ``n - 1`` texts are its negatives, and the same the other way
+    (Radford et al. 2021, Figure 3)::
+
+        logits = logit_scale * I @ T.T
+        loss = (cross_entropy(logits, arange(n))
+                + cross_entropy(logits.T, arange(n))) / 2
+
+    Parameters
+    ----------
+    image_emb : torch.Tensor of shape (n, d)
+    text_emb : torch.Tensor of shape (n, d)
+        Row ``i`` describes image ``i``.
+    logit_scale : float or torch.Tensor (scalar)
+        The multiplier of the cosine similarities, ``exp(t)`` of CLIP's
+        learned log-scale ``t`` (an inverse temperature), not ``t`` itself.
+
+    Returns
+    -------
+    loss : torch.Tensor (scalar)
+
+    References
+    ----------
+    .. [1] A. Radford, J. W. Kim, C. Hallacy, A. Ramesh, G. Goh, S. Agarwal,
+       G. Sastry, A. Askell, P. Mishkin, J. Clark, G. Krueger, I. Sutskever,
+       "Learning Transferable Visual Models From Natural Language
+       Supervision", ICML 2021.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklabelfree.nn.losses import clip_loss
+    >>> image = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    >>> text = torch.tensor([[3.0, 0.0], [1.0, 1.0]])
+    >>> round(float(clip_loss(image, text, logit_scale=1.0)), 4)
+    0.4912
+    """
+    if image_emb.dim() != 2 or image_emb.shape != text_emb.shape:
+        raise ValueError(f"image_emb and text_emb must be (n, d) of the same shape, got "
+                         f"{tuple(image_emb.shape)} and {tuple(text_emb.shape)}.")
+    image = F.normalize(image_emb, dim=1)
+    text = F.normalize(text_emb, dim=1)
+    logits = logit_scale * (image @ text.T)
+    targets = torch.arange(image.shape[0], device=image.device)
+    return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
