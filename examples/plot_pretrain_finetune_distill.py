@@ -18,7 +18,7 @@ Semi-Supervised Learners", NeurIPS 2020) in three scikit-learn steps:
    rows, the student noised by strong augmentation).
 
 Each step is compared with the network trained on the 50 labels alone.
-About a minute on a CPU.
+About a minute and a half on a CPU.
 """
 
 # %%

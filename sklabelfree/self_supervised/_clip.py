@@ -398,7 +398,7 @@ class CLIPEncoder(BaseSelfSupervisedEncoder):
         ----------
         x : torch.Tensor
             A batch of training images (or rows).
-        text_features : torch.Tensor of shape (n, text_dim_)
+        text_features : torch.Tensor of shape (n, ``text_dim_``)
             The vectorised captions of the batch, row for row.
         **fit_params : dict
             Ignored.

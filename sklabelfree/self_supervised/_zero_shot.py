@@ -5,6 +5,7 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import NotFittedError
+from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.extmath import softmax
 from sklearn.utils.validation import check_is_fitted
@@ -294,3 +295,19 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         """
         best = self._similarities(X).argmax(axis=1)
         return self.classes_[best]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of the zero-shot predictions on ``X`` against the labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like or tensor
+        y : array-like of shape (n_samples,)
+            True classes (among ``classes_``).
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+
+        Returns
+        -------
+        score : float
+        """
+        return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))
