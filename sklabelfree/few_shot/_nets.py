@@ -150,16 +150,9 @@ class BaseFewShotNet(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         self.lr_schedule = lr_schedule
         self.random_state = random_state
 
+    _target_required = True
     _no_validation_split = ("the nets of the few-shot family have no validation split "
                             "(evaluate them with evaluate_episodes on held-out classes)")
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
-        tags.target_tags.required = True
-        if tags.transformer_tags is not None:
-            tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags
 
     # ----------------------------------------------------------------- skorch hooks
     def initialize_module(self):

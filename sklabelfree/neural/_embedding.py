@@ -83,7 +83,8 @@ class EmbeddingNetMixin(SeededNetMixin):
     the ``_parameter_constraints`` of every class of the net (a subclass's
     entry wins) and a refusal of ``train_split`` (the nets have no
     validation split; ``_no_validation_split`` says how to evaluate them),
-    the fitted test (``initialized_`` and ``input_shape_``), a cosine
+    the fitted test (``initialized_`` and ``input_shape_``), the tags
+    (deterministic, float32 kept, ``y`` required when ``_target_required``), a cosine
     learning-rate decay callback, seeding (``_seeded``) and
     ``get_feature_names_out``.
 
@@ -96,6 +97,16 @@ class EmbeddingNetMixin(SeededNetMixin):
     """
 
     _no_validation_split = "evaluate it on held-out data"
+    # Whether fit needs y (the few-shot nets learn from base-class labels).
+    _target_required = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        tags.target_tags.required = self._target_required
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
 
     def _get_param_names(self):
         # skorch lists every attribute without a trailing underscore, private

@@ -119,14 +119,6 @@ class BaseSelfSupervisedEncoder(EmbeddingNetMixin, TransformerMixin, NeuralNet):
     _no_validation_split = ("a self-supervised encoder has no validation split (score "
                             "it with linear_probe_score)")
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
-        tags.target_tags.required = False
-        if tags.transformer_tags is not None:
-            tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags
-
     # ----------------------------------------------------------------- skorch hooks
     def initialize_module(self):
         module = build_module(self, default_module_for_shape, 0)

@@ -289,10 +289,8 @@ class CLIPEncoder(BaseSelfSupervisedEncoder):
         self.init_temperature = init_temperature
         self.max_logit_scale = max_logit_scale
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = True
-        return tags
+    # fit needs the captions (y).
+    _target_required = True
 
     # ----------------------------------------------------------------- modules
     def initialize_module(self):
