@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -300,6 +300,40 @@ def test_support_set_and_query_errors(clf):
         fitted.score(X, [5, 7, 5, 6])
     assert fitted.score(X, [5, 6, -1, -1]) == pytest.approx(
         np.mean(fitted.predict(X[:2]) == [5, 6]))
+
+
+class _ShapeShifter(BaseEstimator):
+    """An encoder whose embeddings have ``dims`` columns, or 3 dimensions (None)."""
+
+    def __init__(self, dims=2):
+        self.dims = dims
+
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+
+    def transform(self, X):
+        X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+        if self.dims is None:
+            return X[:, None, :]
+        return np.repeat(X, self.dims, axis=1)[:, :self.dims]
+
+
+@pytest.mark.parametrize("make", [PrototypeClassifier, FineTunedHeadClassifier])
+def test_encoder_embeddings_must_keep_their_shape(make):
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.2, 0.9]])
+    name = make.__name__
+    with pytest.raises(ValueError, match=re.escape(
+            f"{name}: the encoder's transform returns an array of shape (4, 1, 2); "
+            "features of shape (n_samples, n_dims) are needed.")):
+        make(_ShapeShifter(None).fit(X)).fit(X, [5, 6, 5, 6])
+    encoder = _ShapeShifter(3).fit(X)
+    clf = make(encoder).fit(X, [5, 6, 5, 6])
+    assert clf.predict(X).shape == (4,)
+    encoder.dims = 2
+    with pytest.raises(ValueError, match=re.escape(
+            f"{name}: the encoder gives 2 dimensions now but gave 3 in fit.")):
+        clf.predict(X)
 
 
 def test_unfitted_encoder_is_an_error(protonet):

@@ -52,6 +52,7 @@ from ._table import (
     format_table,
     given,
     limit_threads,
+    report_fields,
 )
 
 __all__ = [
@@ -901,16 +902,10 @@ class ActiveResult:
         report : str
         """
         _check_format(fmt)
-        fields = []
-        if command is not None:
-            fields.append(("command", f"``{command}``" if fmt == "rst" else command))
-        fields.append(("seeds", " ".join(str(s) for s in self.seeds)
-                       + " (the random start; the split is seed 0)"))
-        for key, value in self.options.items():
-            fields.append((key, str(value)))
-        if self.versions:
-            fields.append(("versions", ", ".join(f"{k} {v}" for k, v in self.versions.items())))
-        fields.append(("total wall time", f"{self.wall_seconds:.1f} s"))
+        fields = report_fields(fmt, command, self.seeds,
+                               seeds_note=" (the random start; the split is seed 0)",
+                               extra=self.options.items(), versions=self.versions,
+                               wall_seconds=self.wall_seconds)
         parts = []
         if self.methods:
             parts.append(self.to_table(fmt=fmt, std=std))

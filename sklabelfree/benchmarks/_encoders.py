@@ -37,6 +37,7 @@ from ._table import (
     format_table,
     given,
     limit_threads,
+    report_fields,
 )
 
 __all__ = ["EncoderMethod", "EncodersResult", "labeled_subset", "run_encoders"]
@@ -96,8 +97,8 @@ METHODS = {
     "simclr": EncoderMethod(_deep("SimCLREncoder"),
                             "SimCLREncoder() (NT-Xent, temperature 0.2)"),
     "moco": EncoderMethod(_deep("MoCoEncoder"),
-                          "MoCoEncoder() (momentum 0.9, queue of 1024 and in-batch "
-                          "negatives)"),
+                          "MoCoEncoder() (temperature 0.3, momentum 0.9, queue of 1024 "
+                          "and in-batch negatives)"),
     "barlow-twins": EncoderMethod(_deep("BarlowTwinsEncoder"),
                                   "BarlowTwinsEncoder() (lambda_offdiag 5e-3)"),
     "vicreg": EncoderMethod(_deep("VICRegEncoder"), "VICRegEncoder() (weights 25 / 25 / 1)"),
@@ -225,13 +226,10 @@ class EncodersResult:
                          f"{PROTOCOL_RAW:.3f}" if name == "raw-pixels" else "-"])
         table = format_table(["method", "data", "labels", "accuracy", "fit s", "protocol"],
                              rows, fmt=fmt)
-        fields = []
-        if command:
-            fields.append(("command", command))
-        fields.append(("seeds", " ".join(str(s) for s in self.seeds)))
-        fields.append(("labels", f"{N_PER_CLASS} per class, test_size=0.3"))
-        fields.append(("total wall time", f"{self.wall_seconds:.1f} s"))
-        fields += [(k, v) for k, v in self.versions.items()]
+        fields = report_fields(
+            fmt, command or None, self.seeds,
+            extra=[("labels", f"{N_PER_CLASS} per class, test_size=0.3")],
+            versions=self.versions, wall_seconds=self.wall_seconds)
         legend = [(m, METHODS[m].description) for m in self.scores if m in METHODS]
         notes = [f"{m} failed: {e}" for m, e in self.errors.items()]
         title = ("Self-supervised encoders on digits: LogisticRegression on the "

@@ -31,6 +31,7 @@ from ._table import (
     format_table,
     given,
     limit_threads,
+    report_fields,
 )
 
 __all__ = ["FewShotMethod", "FewShotResult", "few_shot_methods", "run_few_shot"]
@@ -396,18 +397,11 @@ class FewShotResult:
         report : str
         """
         _check_format(fmt)
-        fields = []
-        if command is not None:
-            fields.append(("command", f"``{command}``" if fmt == "rst" else command))
-        fields += [
-            ("seeds", " ".join(str(s) for s in self.seeds)),
+        fields = report_fields(fmt, command, self.seeds, extra=[
             ("episodes", f"{self.n_episodes} per shot and seed, {N_WAY}-way, "
                          f"{N_QUERY} queries per class"),
-            ("threads", "library default" if self.n_threads is None else str(self.n_threads)),
-        ]
-        if self.versions:
-            fields.append(("versions", ", ".join(f"{k} {v}" for k, v in self.versions.items())))
-        fields.append(("total wall time", f"{self.wall_seconds:.1f} s"))
+            ("threads", "library default" if self.n_threads is None else self.n_threads),
+        ], versions=self.versions, wall_seconds=self.wall_seconds)
         legend = [(m, self.descriptions[m]) for m in self.methods if m in self.descriptions]
         notes = [f"{m} failed: {e}" for m, e in self.errors.items()]
         notes.append("meta-train s: seconds to fit the encoder on the base classes "

@@ -38,6 +38,7 @@ from ._table import (
     format_table,
     given,
     limit_threads,
+    report_fields,
 )
 
 __all__ = ["SpeedResult", "measure_epoch_times", "run_speed"]
@@ -478,19 +479,12 @@ class SpeedResult:
         report : str
         """
         _check_format(fmt)
-        fields = []
-        if command is not None:
-            fields.append(("command", f"``{command}``" if fmt == "rst" else command))
-        fields += [
-            ("seeds", " ".join(str(s) for s in self.seeds)),
+        fields = report_fields(fmt, command, self.seeds, extra=[
             ("epochs timed", f"{self.epochs} per seed and loop, after one warm-up epoch"),
             ("steps", f"{self.steps} per epoch of {self.batch_size} rows "
                       f"({self.steps * self.batch_size} rows)"),
-            ("threads", "library default" if self.n_threads is None else str(self.n_threads)),
-        ]
-        if self.versions:
-            fields.append(("versions", ", ".join(f"{k} {v}" for k, v in self.versions.items())))
-        fields.append(("total wall time", f"{self.wall_seconds:.1f} s"))
+            ("threads", "library default" if self.n_threads is None else self.n_threads),
+        ], versions=self.versions, wall_seconds=self.wall_seconds)
         legend = [(loop, DESCRIPTIONS[loop]) for loop in self.loops]
         notes = [
             "epoch ms, CPU ms: medians over every timed epoch of every seed (CPU: "

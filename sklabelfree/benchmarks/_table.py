@@ -496,15 +496,8 @@ class BenchmarkResult:
         - skipped n: not importable
         """
         _check_format(fmt)
-        fields = []
-        if command is not None:
-            fields.append(("command", f"``{command}``" if fmt == "rst" else command))
-        fields.append(("seeds", " ".join(str(s) for s in self.seeds)))
-        for key, value in self.options.items():
-            fields.append((key, str(value)))
-        if self.versions:
-            fields.append(("versions", ", ".join(f"{k} {v}" for k, v in self.versions.items())))
-        fields.append(("total wall time", f"{self.wall_seconds:.1f} s"))
+        fields = report_fields(fmt, command, self.seeds, extra=self.options.items(),
+                               versions=self.versions, wall_seconds=self.wall_seconds)
 
         notes = []
         for method, reason in self.skipped.items():
@@ -520,6 +513,50 @@ class BenchmarkResult:
         return format_report(
             self.title, fields, self.to_table(fmt=fmt, std=std), legend, notes, fmt=fmt
         )
+
+
+def report_fields(fmt, command=None, seeds=(), seeds_note="", extra=(), versions=None,
+                  wall_seconds=None):
+    """The fields that open every benchmark report.
+
+    Parameters
+    ----------
+    fmt : {'text', 'rst', 'markdown'}
+        The command is a literal in reStructuredText.
+    command : str or None, default=None
+        The command line that produced the report.
+    seeds : sequence of int, default=()
+    seeds_note : str, default=''
+        Appended to the seeds (what they seed).
+    extra : iterable of (str, object), default=()
+        Fields of the benchmark itself, after the seeds (values printed with
+        ``str``).
+    versions : dict of str -> str or None, default=None
+    wall_seconds : float or None, default=None
+
+    Returns
+    -------
+    fields : list of (str, str)
+        For :func:`format_report`.
+
+    Examples
+    --------
+    >>> from sklabelfree.benchmarks._table import report_fields
+    >>> report_fields("rst", "python -m sklabelfree.benchmarks encoders", [0, 1],
+    ...               extra=[("threads", 1)], wall_seconds=2.0)
+    [('command', '``python -m sklabelfree.benchmarks encoders``'), ('seeds', '0 1'), \
+('threads', '1'), ('total wall time', '2.0 s')]
+    """
+    fields = []
+    if command is not None:
+        fields.append(("command", f"``{command}``" if fmt == "rst" else command))
+    fields.append(("seeds", " ".join(str(s) for s in seeds) + seeds_note))
+    fields += [(key, str(value)) for key, value in extra]
+    if versions:
+        fields.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
+    if wall_seconds is not None:
+        fields.append(("total wall time", f"{wall_seconds:.1f} s"))
+    return fields
 
 
 def format_report(title, fields, table, legend=(), notes=(), fmt="text",

@@ -32,6 +32,7 @@ from ._table import (
     format_table,
     given,
     limit_threads,
+    report_fields,
 )
 
 __all__ = ["TransferResult", "TransferSection", "run_domain_shift", "run_transfer"]
@@ -197,15 +198,8 @@ class TransferResult:
         report : str
         """
         _check_format(fmt)
-        fields = []
-        if command is not None:
-            fields.append(("command", f"``{command}``" if fmt == "rst" else command))
-        fields.append(("seeds", " ".join(str(s) for s in self.seeds)))
-        for key, value in self.options.items():
-            fields.append((key, str(value)))
-        if self.versions:
-            fields.append(("versions", ", ".join(f"{k} {v}" for k, v in self.versions.items())))
-        fields.append(("total wall time", f"{self.wall_seconds:.1f} s"))
+        fields = report_fields(fmt, command, self.seeds, extra=self.options.items(),
+                               versions=self.versions, wall_seconds=self.wall_seconds)
         parts = []
         for s in self.sections:
             title = f"**{s.title}**" if fmt == "markdown" else s.title

@@ -74,6 +74,54 @@ class BaseFewShotClassifier(ClassifierMixin, BaseEstimator):
                 "few-shot classifier needs at least two classes to tell apart.")
         return y, labeled, classes
 
+    def _embed(self, X, n_dims=None):
+        """The encoder's features of ``X`` as a 2-D float64 array.
+
+        Without an encoder, the rows themselves (images flattened). In
+        ``fit`` (``n_dims=None``) the number of input features is recorded;
+        afterwards the features must have the ``n_dims`` columns of fit.
+        """
+        who = type(self).__name__
+        if self.encoder is None:
+            Z = self._raw_features(X, reset=n_dims is None)
+        else:
+            Z = self.encoder.transform(X)
+            if hasattr(Z, "toarray"):
+                Z = Z.toarray()
+        Z = np.asarray(Z, dtype=np.float64)
+        if Z.ndim != 2:
+            raise ValueError(
+                f"{who}: the encoder's transform returns an array of shape {Z.shape}; "
+                "features of shape (n_samples, n_dims) are needed.")
+        if n_dims is not None and Z.shape[1] != n_dims:
+            raise ValueError(
+                f"{who}: the encoder gives {Z.shape[1]} dimensions now but gave "
+                f"{n_dims} in fit.")
+        return Z
+
+    def _fit_support(self, X, y):
+        """Check the encoder and the support set, embed it, set ``classes_``.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_dims)
+            The features of every support row.
+        labeled : ndarray of bool of shape (n_samples,)
+        codes : ndarray of int of shape (n_labeled,)
+            The position in ``classes_`` of each labeled row's class.
+        """
+        self._check_meta("transform")
+        y, labeled, classes = self._check_support(X, y)
+        Z = self._embed(X)
+        if Z.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"X has {Z.shape[0]} rows but y has {y.shape[0]}: they must have the "
+                "same number of rows.")
+        lookup = {c: i for i, c in enumerate(classes.tolist())}
+        codes = np.array([lookup[c] for c in y[labeled].tolist()], dtype=np.intp)
+        self.classes_ = classes
+        return Z, labeled, codes
+
     def _raw_features(self, X, reset):
         """``X`` as a 2-D float array (images flattened) when there is no encoder."""
         X_arr = X

@@ -204,20 +204,6 @@ class FineTunedHeadClassifier(BaseFewShotClassifier):
         self.lr = lr
         self.weight_decay = weight_decay
 
-    def _embed(self, X, reset):
-        if self.encoder is None:
-            Z = self._raw_features(X, reset=reset)
-        else:
-            Z = self.encoder.transform(X)
-            if hasattr(Z, "toarray"):
-                Z = Z.toarray()
-        Z = np.asarray(Z, dtype=np.float64)
-        if Z.ndim != 2:
-            raise ValueError(
-                f"{type(self).__name__}: the encoder's transform returns an array of "
-                f"shape {Z.shape}; features of shape (n_samples, n_dims) are needed.")
-        return Z
-
     def _head_kind_and_scale(self):
         encoder = self.encoder
         kind = self.head
@@ -245,32 +231,19 @@ class FineTunedHeadClassifier(BaseFewShotClassifier):
         -------
         self
         """
-        self._check_meta("transform")
-        y, labeled, classes = self._check_support(X, y)
-        Z = self._embed(X, reset=True)
-        if Z.shape[0] != y.shape[0]:
-            raise ValueError(
-                f"X has {Z.shape[0]} rows but y has {y.shape[0]}: they must have the "
-                "same number of rows.")
-        lookup = {c: i for i, c in enumerate(classes.tolist())}
-        codes = np.array([lookup[c] for c in y[labeled].tolist()], dtype=np.intp)
+        Z, labeled, codes = self._fit_support(X, y)
         kind, scale = self._head_kind_and_scale()
         self.coef_, self.intercept_ = fit_head(
-            Z[labeled], codes, len(classes), kind=kind, scale=scale,
+            Z[labeled], codes, len(self.classes_), kind=kind, scale=scale,
             max_iter=self.max_iter, lr=self.lr, weight_decay=self.weight_decay)
         self.head_kind_ = kind
         self.scale_ = scale
         self.n_iter_ = self.max_iter
-        self.classes_ = classes
         return self
 
     def _logits(self, X):
         check_is_fitted(self)
-        Z = self._embed(X, reset=False)
-        if Z.shape[1] != self.coef_.shape[1]:
-            raise ValueError(
-                f"{type(self).__name__}: the features have {Z.shape[1]} dimensions but "
-                f"had {self.coef_.shape[1]} in fit.")
+        Z = self._embed(X, n_dims=self.coef_.shape[1])
         return _head_logits(Z, self.head_kind_, self.coef_, self.intercept_, self.scale_)
 
     def decision_function(self, X):

@@ -143,24 +143,6 @@ class PrototypeClassifier(BaseFewShotClassifier):
         self.soft_kmeans_steps = soft_kmeans_steps
         self.transductive = transductive
 
-    def _embed(self, X, reset):
-        encoder = self.encoder
-        if encoder is None:
-            return np.asarray(self._raw_features(X, reset=reset), dtype=np.float64)
-        Z = encoder.transform(X)
-        if hasattr(Z, "toarray"):
-            Z = Z.toarray()
-        Z = np.asarray(Z, dtype=np.float64)
-        if Z.ndim != 2:
-            raise ValueError(
-                f"{type(self).__name__}: the encoder's transform returns an array of "
-                f"shape {Z.shape}; embeddings of shape (n_samples, n_dims) are needed.")
-        if not reset and Z.shape[1] != self.prototypes_.shape[1]:
-            raise ValueError(
-                f"{type(self).__name__}: the encoder gives {Z.shape[1]} dimensions "
-                f"now but gave {self.prototypes_.shape[1]} in fit.")
-        return Z
-
     def _refine(self, prototypes, unlabeled):
         """Soft k-means steps (Ren et al. 2018) with the rows of ``unlabeled``."""
         if self.soft_kmeans_steps == 0 or unlabeled.shape[0] == 0:
@@ -190,20 +172,11 @@ class PrototypeClassifier(BaseFewShotClassifier):
         -------
         self
         """
-        self._check_meta("transform")
-        y, labeled, classes = self._check_support(X, y)
-        Z = self._embed(X, reset=True)
-        if Z.shape[0] != y.shape[0]:
-            raise ValueError(
-                f"X has {Z.shape[0]} rows but y has {y.shape[0]}: they must have the "
-                "same number of rows.")
-        lookup = {c: i for i, c in enumerate(classes.tolist())}
-        self.classes_ = classes
+        Z, labeled, codes = self._fit_support(X, y)
         self.support_embeddings_ = Z[labeled]
-        self.support_codes_ = np.array([lookup[c] for c in y[labeled].tolist()],
-                                       dtype=np.intp)
+        self.support_codes_ = codes
         self.unlabeled_embeddings_ = Z[~labeled]
-        sums = np.zeros((len(classes), Z.shape[1]))
+        sums = np.zeros((len(self.classes_), Z.shape[1]))
         np.add.at(sums, self.support_codes_, self.support_embeddings_)
         prototypes = sums / np.bincount(self.support_codes_)[:, None]
         self.prototypes_ = self._refine(prototypes, self.unlabeled_embeddings_)
@@ -211,7 +184,7 @@ class PrototypeClassifier(BaseFewShotClassifier):
 
     def _query_logits(self, X):
         check_is_fitted(self)
-        Z = self._embed(X, reset=False)
+        Z = self._embed(X, n_dims=self.prototypes_.shape[1])
         prototypes = self.prototypes_
         if self.transductive and self.soft_kmeans_steps > 0:
             # Refine from the support set afresh, with the fit's unlabeled rows

@@ -139,8 +139,12 @@ class MoCoEncoder(BaseSelfSupervisedEncoder):
     Parameters
     ----------
     {params}
-    temperature : float, default=0.2
-        InfoNCE's temperature.
+    temperature : float, default=0.3
+        InfoNCE's temperature. He et al. use 0.07 and MoCo v2 0.2; on
+        digits (seed 0, linear probe with 50 labels) 0.1 gave 0.833, 0.2
+        0.894 and 0.3 0.935: with a queue of a thousand negatives from a
+        small set, many negatives are images of the query's own class, and
+        a softer softmax pushes them away less.
     momentum : float in [0, 1), default=0.9
         Momentum of the key encoder. He et al. use 0.999 over hundreds of
         thousands of steps; a few hundred steps on a small data set need a
@@ -197,7 +201,7 @@ class MoCoEncoder(BaseSelfSupervisedEncoder):
         "batch_negatives": ["boolean"],
     }
 
-    def __init__(self, module=None, *, projection_dim=64, hidden_dim=256, temperature=0.2,
+    def __init__(self, module=None, *, projection_dim=64, hidden_dim=256, temperature=0.3,
                  momentum=0.9, queue_size=1024, batch_negatives=True, max_epochs=100,
                  batch_size=128, lr=3e-3, augment="strong", lr_schedule="cosine",
                  random_state=None, device="cpu", verbose=0, **kwargs):
