@@ -95,7 +95,7 @@ METHODS = {
     "pca": EncoderMethod(_pca, "PCA(n_components=30) fitted on every training row",
                          "pixels"),
     "simclr": EncoderMethod(_deep("SimCLREncoder"),
-                            "SimCLREncoder() (NT-Xent, temperature 0.2)"),
+                            "SimCLREncoder() (NT-Xent, temperature 0.3)"),
     "moco": EncoderMethod(_deep("MoCoEncoder"),
                           "MoCoEncoder() (temperature 0.3, momentum 0.9, queue of 1024 "
                           "and in-batch negatives)"),
