@@ -220,6 +220,14 @@ class BaseSelfSupervisedEncoder(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         finally:
             del self._generator
 
+    def _fit_data(self, X):
+        """Learn what the encoder takes from the whole training set.
+
+        Called by :meth:`fit` once ``X`` is validated, before the module is
+        built (the fill value of inpainting, the colour bins of
+        colorization); nothing by default.
+        """
+
     def fit(self, X, y=None, **fit_params):
         """Train the encoder on the rows of ``X``, without labels.
 
@@ -238,6 +246,7 @@ class BaseSelfSupervisedEncoder(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         """
         self._check_own_params()
         X = self._validate_X(X, first=True)
+        self._fit_data(X)
         self.input_shape_ = tuple(int(s) for s in X.shape[1:])
         if X.ndim == 2:
             self.n_features_in_ = int(X.shape[1])

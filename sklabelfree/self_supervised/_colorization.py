@@ -211,7 +211,7 @@ class ColorizationEncoder(BaseSelfSupervisedEncoder):
         """CIE Lab of a batch of RGB images (a tensor on the net's device)."""
         return rgb_to_lab(x, dim=1)
 
-    def _fit_bins(self, X):
+    def _fit_data(self, X):
         # The bins of occupied_ab_bins on the whole of X, counted in chunks.
         grid = ab_grid(self.grid_size, AB_MAX)
         k = int(AB_MAX // float(self.grid_size))
@@ -247,9 +247,6 @@ class ColorizationEncoder(BaseSelfSupervisedEncoder):
         -------
         self
         """
-        self._check_own_params()
-        X = self._validate_X(X, first=True)
-        self._fit_bins(X)
         return super().fit(X, y, **fit_params)
 
     # ----------------------------------------------------------------- modules

@@ -251,6 +251,11 @@ class InpaintingEncoder(BaseSelfSupervisedEncoder):
         require_images(X.shape[1:], type(self).__name__, self._why_images)
         return X
 
+    def _fit_data(self, X):
+        # The value a hole is filled with: the mean of each channel over X.
+        fill = torch.as_tensor(X).to(torch.float64).mean(dim=(0, 2, 3))
+        self.fill_value_ = fill.to(torch.float32)
+
     def fit(self, X, y=None, **fit_params):
         """Train the encoder on the images ``X``, without labels.
 
@@ -266,10 +271,6 @@ class InpaintingEncoder(BaseSelfSupervisedEncoder):
         -------
         self
         """
-        self._check_own_params()
-        X = self._validate_X(X, first=True)
-        fill = torch.as_tensor(X).to(torch.float64).mean(dim=(0, 2, 3))
-        self.fill_value_ = fill.to(torch.float32)
         return super().fit(X, y, **fit_params)
 
     # ----------------------------------------------------------------- modules
