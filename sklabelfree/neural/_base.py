@@ -114,10 +114,10 @@ def _module_takes(module_cls, name):
         return False
 
 
-def build_module(net, default, output_dim, output_names=("output_dim",)):
+def build_module(net, default, output_dim, output_names=("output_dim",), input_shape=None):
     """The module of a skorch net from its ``module`` parameter and input shape.
 
-    ``net.module`` None calls ``default(net.input_shape_, output_dim,
+    ``net.module`` None calls ``default(input_shape, output_dim,
     **module__kwargs)``; a module instance is used as skorch uses it; a
     module class gets ``input_dim`` (rows) or ``in_channels`` (signals and
     images) and each of ``output_names`` set to ``output_dim`` when it
@@ -133,6 +133,10 @@ def build_module(net, default, output_dim, output_names=("output_dim",)):
     output_dim : int
         Classes or outputs of the module (0: features only).
     output_names : tuple of str, default=('output_dim',)
+    input_shape : tuple of int or None, default=None
+        Shape of one sample the module takes; None: ``net.input_shape_``
+        (a net whose module sees something else than the samples, such as
+        a piece or one channel of them, passes that shape).
 
     Returns
     -------
@@ -150,12 +154,12 @@ def build_module(net, default, output_dim, output_names=("output_dim",)):
     """
     kwargs = net.get_params_for("module")
     module = net.module
+    shape = tuple(net.input_shape_ if input_shape is None else input_shape)
     if module is None:
-        return default(net.input_shape_, output_dim, **kwargs)
+        return default(shape, output_dim, **kwargs)
     if isinstance(module, torch.nn.Module):
         return net.initialized_instance(module, kwargs)
     kwargs = dict(kwargs)
-    shape = net.input_shape_
     if len(shape) == 1 and _module_takes(module, "input_dim"):
         kwargs.setdefault("input_dim", shape[0])
     if len(shape) > 1 and _module_takes(module, "in_channels"):

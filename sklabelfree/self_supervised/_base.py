@@ -120,19 +120,26 @@ class BaseSelfSupervisedEncoder(EmbeddingNetMixin, TransformerMixin, NeuralNet):
                             "it with linear_probe_score)")
 
     # ----------------------------------------------------------------- skorch hooks
+    def _trunk_input_shape(self):
+        """Shape of one sample the trunk takes: that of a training row by default."""
+        return self.input_shape_
+
     def initialize_module(self):
-        module = build_module(self, default_module_for_shape, 0)
+        module = build_module(self, default_module_for_shape, 0,
+                              input_shape=self._trunk_input_shape())
         self.module_ = module
         self._takes_return_features = forward_takes_return_features(module)
         self.feature_dim_ = self._feature_dim(module)
         return self
 
-    def _feature_dim(self, module):
+    def _feature_dim(self, module, input_shape=None):
+        """Width of the module's features of samples of ``input_shape`` (the trunk's)."""
+        if input_shape is None:
+            input_shape = self._trunk_input_shape()
         param = next(module.parameters(), None)
         device = param.device if param is not None else "cpu"
         with eval_mode(module), torch.no_grad():
-            z = self._features_of(module, torch.zeros((2, *self.input_shape_),
-                                                      device=device))
+            z = self._features_of(module, torch.zeros((2, *input_shape), device=device))
         return int(z.shape[1])
 
     def _features_of(self, module, x):

@@ -250,14 +250,13 @@ class ColorizationEncoder(BaseSelfSupervisedEncoder):
         return super().fit(X, y, **fit_params)
 
     # ----------------------------------------------------------------- modules
-    def initialize_module(self):
-        rgb_shape = self.input_shape_
+    def _trunk_input_shape(self):
         # The trunk sees the lightness: one channel.
-        self.input_shape_ = (1, *rgb_shape[1:])
-        try:
-            super().initialize_module()
-        finally:
-            self.input_shape_ = rgb_shape
+        return (1, *self.input_shape_[1:])
+
+    def initialize_module(self):
+        super().initialize_module()
+        rgb_shape = self.input_shape_
         n_bins = int(self.ab_bins_.shape[0])
         self.head_ = make_decoder(self.feature_dim_, (n_bins, *rgb_shape[1:]),
                                   self.hidden_dim)

@@ -207,14 +207,13 @@ class _PiecewiseEncoder(_PretextEncoder):
     def _n_classes(self):
         raise NotImplementedError
 
+    def _trunk_input_shape(self):
+        # The trunk is built for (and its width measured on) one piece.
+        return self._piece_shape()
+
     def initialize_module(self):
-        # The default trunk is built for (and its width measured on) one piece.
+        super().initialize_module()
         full = self.input_shape_
-        self.input_shape_ = self._piece_shape()
-        try:
-            super().initialize_module()
-        finally:
-            self.input_shape_ = full
         self.piece_dim_ = self.feature_dim_
         self.head_ = ProjectionHead(self.piece_dim_ * self._n_inputs(), self._n_classes(),
                                     hidden_features=self.hidden_dim)
@@ -223,7 +222,7 @@ class _PiecewiseEncoder(_PretextEncoder):
                 torch.zeros((1, *full))).shape[1]
             return self
         try:
-            dim = self._feature_dim(self.module_)
+            dim = self._feature_dim(self.module_, full)
         except RuntimeError as exc:
             dim = f"an error ({exc})"
         if dim != self.piece_dim_:
