@@ -82,7 +82,7 @@ plt.show()
 # decoder that fills in the rest. ``reconstruct`` hides a random 75 % of
 # each image and shows the decoder's guesses in their place. For its first
 # thousand steps or so, the decoder fills every hidden patch with the
-# average digit and ignores the visible ones; the defaults (about 4,000
+# average digit and ignores the visible ones; the defaults (about 5,900
 # steps, a minute and a half) get past that plateau. The 800 steps here
 # keep the example short, so the guesses are still close to the average
 # digit (see the user guide).

@@ -214,7 +214,7 @@ def test_fit_records_both_terms_and_the_ramped_weight():
     batches = clf.history[-1, "batches"]
     assert len(batches) == 4
     weights = [b["lambda_u"] for b in batches]
-    assert weights == pytest.approx([0.0, 100 / 4, 100 / 2, 100 * 3 / 4])
+    assert weights == pytest.approx([0.0, 75 / 4, 75 / 2, 75 * 3 / 4])
     assert all(np.isfinite(b["loss_u"]) and np.isfinite(b["loss_x"]) for b in batches)
     assert clf.predict(X_test[:5]).shape == (5,)
 

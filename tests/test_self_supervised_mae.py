@@ -149,7 +149,7 @@ def test_masked_patch_loss_refuses_bad_shapes():
 
 
 # --------------------------------------------------------------------- modules
-@pytest.mark.parametrize("pool", ["mean", "cls"])
+@pytest.mark.parametrize("pool", ["mean", "cls", "flatten"])
 def test_vision_transformer(pool):
     torch.manual_seed(0)
     vit = VisionTransformer(2, (8, 4), patch_size=2, embed_dim=16, depth=2, num_heads=2,
@@ -158,13 +158,17 @@ def test_vision_transformer(pool):
     assert vit.num_patches == 8 and vit.grid_size == (4, 2)
     assert vit(x).shape == (5, 3)
     feats = vit(x, return_features=True)
-    assert feats.shape == (5, 16)
+    dim = 8 * 16 if pool == "flatten" else 16
+    assert feats.shape == (5, dim) and vit.feature_dim == dim
     assert torch.allclose(vit(x), vit.head(feats))
     # The encoder on every patch, in grid order, is the forward pass.
     all_ids = torch.arange(8).repeat(5, 1)
     tokens = vit.forward_visible(x, all_ids)
     assert tokens.shape == (5, 8 + vit.num_prefix_tokens, 16)
     assert torch.allclose(vit.pool_tokens(tokens), feats, atol=1e-5)
+    if pool == "flatten":
+        # Patch p's token is the p-th block of embed_dim features.
+        assert torch.allclose(feats.reshape(5, 8, 16), tokens, atol=1e-5)
     # The positional embedding travels with its patch: the order of the kept
     # patches does not change their encoding.
     keep = torch.tensor([[6, 1, 3]] * 5)
@@ -201,16 +205,22 @@ def test_mae_fit_transform_clone_pickle(digits):
     X, _ = digits
     enc = _tiny()
     Z = enc.fit(X, y=None).transform(X)
-    assert Z.dtype == np.float32 and Z.shape == (len(X), 8) and enc.feature_dim_ == 8
+    # 16 patches of 2x2 pixels, 8 features each, concatenated.
+    assert Z.dtype == np.float32 and Z.shape == (len(X), 128) and enc.feature_dim_ == 128
     assert np.isfinite(Z).all()
     assert isinstance(enc.module_, VisionTransformer) and enc.module_.patch_size == 2
-    assert enc.get_feature_names_out().shape == (8,)
+    assert enc.module_.pool == "flatten" and len(enc.module_.blocks) == 1
+    default = MAEEncoder(max_epochs=0, random_state=0).fit(X[:40]).module_
+    assert len(default.blocks) == 2 and default.pool == "flatten"
+    assert enc.get_feature_names_out().shape == (128,)
     assert not hasattr(enc, "predict")
-    # transform: no masking, eval mode, the mean of the encoded patch tokens.
+    # transform: no masking, eval mode, the encoded patch tokens in grid order.
     np.testing.assert_array_equal(enc.transform(X[:10]), Z[:10])
     with torch.no_grad():
         tokens = enc.module_.encode_tokens(enc.module_.embed(torch.as_tensor(X[:10])))
-    np.testing.assert_allclose(tokens.mean(1).numpy(), Z[:10], atol=1e-5)
+    np.testing.assert_allclose(tokens.reshape(10, -1).numpy(), Z[:10], atol=1e-5)
+    mean = _tiny(module__pool="mean").fit(X)
+    assert mean.transform(X[:4]).shape == (4, 8) and mean.feature_dim_ == 8
     assert clone(enc).get_params()["module__embed_dim"] == 8
     again = pickle.loads(pickle.dumps(enc))
     np.testing.assert_allclose(again.transform(X[:10]), Z[:10], rtol=1e-5, atol=1e-6)

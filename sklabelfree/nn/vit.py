@@ -228,7 +228,10 @@ class VisionTransformer(nn.Module):
     added, an optional class token is prepended (``pool='cls'``) and
     ``depth`` pre-norm :class:`TransformerBlock` are followed by a final
     LayerNorm. The features are the mean of the patch tokens
-    (``pool='mean'``) or the class token (``pool='cls'``).
+    (``pool='mean'``), the class token (``pool='cls'``) or every patch
+    token, concatenated in the order of the grid (``pool='flatten'``:
+    ``num_patches * embed_dim`` features that keep where each patch is, as
+    a convolutional feature map flattened for a linear probe does).
 
     Parameters
     ----------
@@ -245,7 +248,7 @@ class VisionTransformer(nn.Module):
     output_dim : int, default=0
         Number of outputs of a linear head on the features; 0 returns the
         features only.
-    pool : {'mean', 'cls'}, default='mean'
+    pool : {'mean', 'cls', 'flatten'}, default='mean'
     patch_norm : bool, default=True
         A LayerNorm on each patch embedding before the positional
         embedding is added. Small patches (2x2 pixels in ``[0, 1]``) give
@@ -260,7 +263,7 @@ class VisionTransformer(nn.Module):
     num_prefix_tokens : int
         1 with a class token (``pool='cls'``), else 0.
     feature_dim : int
-        ``embed_dim``.
+        ``embed_dim``, or ``num_patches * embed_dim`` with ``pool='flatten'``.
 
     References
     ----------
@@ -276,6 +279,9 @@ class VisionTransformer(nn.Module):
     torch.Size([4, 10])
     >>> vit(torch.zeros(4, 1, 8, 8), return_features=True).shape
     torch.Size([4, 16])
+    >>> flat = VisionTransformer(1, 8, embed_dim=16, depth=1, pool="flatten")
+    >>> flat(torch.zeros(4, 1, 8, 8), return_features=True).shape
+    torch.Size([4, 256])
     >>> vit.forward_visible(torch.zeros(4, 1, 8, 8), torch.zeros(4, 3, dtype=torch.long)).shape
     torch.Size([4, 3, 16])
     """
@@ -283,8 +289,8 @@ class VisionTransformer(nn.Module):
     def __init__(self, in_channels, image_size, patch_size=2, embed_dim=64, depth=4,
                  num_heads=4, mlp_ratio=2.0, output_dim=0, pool="mean", patch_norm=True):
         super().__init__()
-        if pool not in ("mean", "cls"):
-            raise ValueError(f"pool must be 'mean' or 'cls', got {pool!r}.")
+        if pool not in ("mean", "cls", "flatten"):
+            raise ValueError(f"pool must be 'mean', 'cls' or 'flatten', got {pool!r}.")
         h, w = _pair(image_size)
         self.image_size = (h, w)
         self.in_channels = int(in_channels)
@@ -292,7 +298,7 @@ class VisionTransformer(nn.Module):
         self.grid_size = _check_patch_grid(h, w, self.patch_size)
         self.num_patches = self.grid_size[0] * self.grid_size[1]
         self.embed_dim = int(embed_dim)
-        self.feature_dim = self.embed_dim
+        self.feature_dim = self.embed_dim * (self.num_patches if pool == "flatten" else 1)
         self.pool = pool
         self.num_prefix_tokens = 1 if pool == "cls" else 0
         self.patch_embed = nn.Conv2d(in_channels, embed_dim, patch_size, stride=patch_size)
@@ -303,7 +309,8 @@ class VisionTransformer(nn.Module):
         self.blocks = nn.ModuleList(
             [TransformerBlock(embed_dim, num_heads, mlp_ratio) for _ in range(depth)])
         self.norm = nn.LayerNorm(embed_dim)
-        self.head = nn.Linear(embed_dim, output_dim) if output_dim else nn.Identity()
+        self.head = (nn.Linear(self.feature_dim, output_dim) if output_dim
+                     else nn.Identity())
         _init_weights(self)
         # The patch embedding is initialised as a linear layer on flattened patches.
         nn.init.xavier_uniform_(self.patch_embed.weight.view(embed_dim, -1))
@@ -347,9 +354,11 @@ class VisionTransformer(nn.Module):
         return self.encode_tokens(torch.gather(tokens, 1, index))
 
     def pool_tokens(self, tokens):
-        """The features of encoded tokens: their mean (``'mean'``) or the class token."""
+        """The features of encoded tokens: their mean, the class token or all of them."""
         if self.pool == "cls":
             return tokens[:, 0]
+        if self.pool == "flatten":
+            return tokens.flatten(1)
         return tokens[:, self.num_prefix_tokens:].mean(1)
 
     def forward(self, x, return_features=False):

@@ -249,6 +249,9 @@ class VICRegEncoder(_ProjectedEncoder):
     :func:`~sklabelfree.nn.losses.vicreg_loss`. The variance term alone
     prevents collapse: no negatives, no momentum encoder, no normalisation
     of the embeddings. The default weights are the paper's 25 / 25 / 1.
+    160 epochs by default: on digits (linear probe with 50 labels, seeds
+    0, 1, 2) they gave 0.950, 0.946 and 0.920 against 0.944, 0.933 and
+    0.911 with 120, in about 90 seconds of one CPU thread.
 
     Read more in the :ref:`User Guide <self_supervised>`.
 
@@ -285,7 +288,7 @@ class VICRegEncoder(_ProjectedEncoder):
         params=_COMMON_PARAMS.replace("projection_dim : int", "projection_dim : int, "
                                       "default=512")
         .replace("hidden_dim : int", "hidden_dim : int, default=512")
-        .replace("max_epochs : int", "max_epochs : int, default=120")
+        .replace("max_epochs : int", "max_epochs : int, default=160")
         .replace("lr : float", "lr : float, default=3e-3"),
         attrs=_COMMON_ATTRS)
 
@@ -296,7 +299,7 @@ class VICRegEncoder(_ProjectedEncoder):
     }
 
     def __init__(self, module=None, *, projection_dim=512, hidden_dim=512,
-                 sim_weight=25.0, var_weight=25.0, cov_weight=1.0, max_epochs=120,
+                 sim_weight=25.0, var_weight=25.0, cov_weight=1.0, max_epochs=160,
                  batch_size=256, lr=3e-3, augment="strong", lr_schedule="cosine",
                  random_state=None, device="cpu", verbose=0, **kwargs):
         super().__init__(module, lr=lr, max_epochs=max_epochs, batch_size=batch_size,

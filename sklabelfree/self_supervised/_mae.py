@@ -45,13 +45,19 @@ class MAEEncoder(BaseSelfSupervisedEncoder):
     that keeps the class is needed.
 
     ``transform`` runs the encoder on all the patches (no masking), in
-    eval mode, and returns the mean of its output patch tokens (the class
-    token with ``module__pool='cls'``). MAE's features are known to be
+    eval mode, and returns its output patch tokens concatenated in the
+    order of the grid (``module__pool='flatten'``; ``'mean'`` averages
+    them, ``'cls'`` returns a class token). MAE's features are known to be
     weak under a linear probe (the paper fine-tunes them, and its probe
     puts a BatchNorm without affine parameters before the linear layer),
-    and the method needs long training: with a budget of a minute or two
-    of one CPU thread on 8x8 digits its linear probe on 50 labels stays
-    below a logistic regression on the raw pixels.
+    and the method needs long training. On 8x8 digits (linear probe with
+    50 labels, seeds 0, 1, 2) the concatenated tokens gave 0.900, 0.867
+    and 0.861 where their mean gave 0.843, 0.826 and 0.813, below a
+    logistic regression on the raw pixels: the mean of 16 tokens loses
+    where each stroke is, which a probe on 8x8 images needs. The default
+    encoder has 2 blocks, not 4: it takes 150 epochs in the time 4 blocks
+    take 100, and its probe was better (the concatenated tokens of 4
+    blocks after 100 epochs: 0.900, 0.865, 0.820).
 
     Only images ``(n, c, h, w)`` are accepted, each side a multiple of the
     patch size: fit refuses rows ``(n, d)`` and signals ``(n, c, L)``.
@@ -65,9 +71,10 @@ class MAEEncoder(BaseSelfSupervisedEncoder):
         :class:`~sklabelfree.nn.VisionTransformer` for the input shape
         (``in_channels``, ``image_size``) with no head, sized by
         ``module__patch_size`` (default 2), ``module__embed_dim`` (64),
-        ``module__depth`` (4), ``module__num_heads`` (4),
-        ``module__mlp_ratio`` (2.0), ``module__pool`` (``'mean'``) and
-        ``module__patch_norm`` (True). A
+        ``module__depth`` (2, where VisionTransformer's own default is 4),
+        ``module__num_heads`` (4), ``module__mlp_ratio`` (2.0),
+        ``module__pool`` (``'flatten'``, where VisionTransformer's own
+        default is ``'mean'``) and ``module__patch_norm`` (True). A
         class gets ``in_channels``, ``image_size`` and ``output_dim=0``
         when it takes them; an instance is used as is. Another module must
         offer what VisionTransformer does: attributes ``patch_size``,
@@ -98,10 +105,10 @@ class MAEEncoder(BaseSelfSupervisedEncoder):
         Decoupled weight decay of AdamW on the weight matrices (not on
         biases, LayerNorms, the class and the mask tokens), as in MAE.
     optimizer : torch optimizer class, default=torch.optim.AdamW
-    max_epochs : int, default=100
+    max_epochs : int, default=150
     batch_size : int, default=32
         Images per step; the last incomplete batch of an epoch is dropped.
-        The defaults give about 4,000 steps on 1,257 digits: the loss sits
+        The defaults give about 5,900 steps on 1,257 digits: the loss sits
         at the per-pixel mean of the images (the decoder ignores the
         visible patches) for the first 1,000 to 1,500 steps before the
         encoder learns to use them (measured on digits, seed 0: 450 steps
@@ -151,7 +158,7 @@ class MAEEncoder(BaseSelfSupervisedEncoder):
     >>> X, _ = load_digits_images()
     >>> encoder = MAEEncoder(max_epochs=1, random_state=0).fit(X[:300])
     >>> encoder.transform(X[:3]).shape
-    (3, 64)
+    (3, 1024)
     >>> X_rec, mask = encoder.reconstruct(X[:3], random_state=0, return_mask=True)
     >>> X_rec.shape, mask.shape, int(mask[0].sum())
     ((3, 1, 8, 8), (3, 8, 8), 48)
@@ -168,7 +175,7 @@ class MAEEncoder(BaseSelfSupervisedEncoder):
 
     def __init__(self, module=None, *, mask_ratio=0.75, decoder_dim=32, decoder_depth=1,
                  decoder_num_heads=4, norm_pix_loss=False, weight_decay=0.05,
-                 optimizer=torch.optim.AdamW, max_epochs=100, batch_size=32, lr=2e-3,
+                 optimizer=torch.optim.AdamW, max_epochs=150, batch_size=32, lr=2e-3,
                  augment=None, lr_schedule="cosine", random_state=None, device="cpu",
                  verbose=0, **kwargs):
         super().__init__(module, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
@@ -201,7 +208,8 @@ class MAEEncoder(BaseSelfSupervisedEncoder):
         module = self.module
         c, h, w = self.input_shape_
         if module is None:
-            kwargs = {"in_channels": c, "image_size": (h, w), "output_dim": 0, **kwargs}
+            kwargs = {"in_channels": c, "image_size": (h, w), "output_dim": 0,
+                      "depth": 2, "pool": "flatten", **kwargs}
             module = VisionTransformer(**kwargs)
         elif isinstance(module, torch.nn.Module):
             module = self.initialized_instance(module, kwargs)

