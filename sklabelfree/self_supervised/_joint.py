@@ -251,7 +251,8 @@ class VICRegEncoder(_ProjectedEncoder):
     of the embeddings. The default weights are the paper's 25 / 25 / 1.
     160 epochs by default: on digits (linear probe with 50 labels, seeds
     0, 1, 2) they gave 0.950, 0.946 and 0.920 against 0.944, 0.933 and
-    0.911 with 120, in about 90 seconds of one CPU thread.
+    0.911 with 120; a fit took 89 to 101 seconds on one CPU thread (68
+    on two).
 
     Read more in the :ref:`User Guide <self_supervised>`.
 
