@@ -28,6 +28,8 @@ from sklabelfree.few_shot import (
     evaluate_episodes,
     maml_task_loss,
 )
+from sklabelfree.few_shot import _deformation
+from sklabelfree.few_shot._deformation import image_distortion_distances
 from sklabelfree.few_shot._head import fit_head
 from sklabelfree.nn.losses import class_prototypes, prototype_logits, prototypical_loss
 
@@ -247,6 +249,87 @@ def test_transductive_refinement_uses_the_queries_and_leaves_prototypes():
     acc_trans = (trans.predict(queries) == y_true).mean()
     assert acc_trans > (inductive.predict(queries) == y_true).mean()
     assert acc_trans > 0.95
+
+
+def _idm_by_hand(a, b, warp_range, context_size):
+    """The image distortion distance written as loops: each pixel of a, its best match in b."""
+    r = context_size // 2
+    c, h, w = a.shape
+    pa = np.pad(a, ((0, 0), (r, r), (r, r)))
+    pb = np.pad(b, ((0, 0), (r, r), (r, r)))
+    total = 0.0
+    for i in range(h):
+        for j in range(w):
+            total += min(
+                ((pa[:, i:i + context_size, j:j + context_size]
+                  - pb[:, i2:i2 + context_size, j2:j2 + context_size]) ** 2).sum()
+                for i2 in range(max(0, i - warp_range), min(h, i + warp_range + 1))
+                for j2 in range(max(0, j - warp_range), min(w, j + warp_range + 1)))
+    return total
+
+
+@pytest.mark.parametrize("warp_range, context_size", [(0, 1), (1, 1), (1, 3), (2, 3), (1, 5)])
+def test_deformation_distance_matches_a_hand_computation(warp_range, context_size,
+                                                         monkeypatch):
+    rng = np.random.RandomState(0)
+    A, B = rng.rand(4, 2, 5, 4), rng.rand(3, 2, 5, 4)
+    expected = np.array([[_idm_by_hand(a, b, warp_range, context_size) for b in B] for a in A])
+    np.testing.assert_allclose(
+        image_distortion_distances(A, B, warp_range, context_size), expected, rtol=1e-10)
+    # The same in chunks of one query (the bound on memory for large inputs).
+    monkeypatch.setattr(_deformation, "_BLOCK_FLOATS", 1)
+    np.testing.assert_allclose(
+        image_distortion_distances(A, B, warp_range, context_size), expected, rtol=1e-10)
+    if warp_range == 0 and context_size == 1:
+        np.testing.assert_allclose(expected, ((A[:, None] - B[None]) ** 2).sum((2, 3, 4)))
+
+
+def test_deformation_metric_forgives_a_shift_the_euclidean_counts():
+    digit = load_digits_images()[0][0]           # a 0, with a blank border column
+    moved = np.roll(digit, 1, axis=-1)
+    assert digit[..., -1].sum() == 0
+    assert image_distortion_distances(moved[None], digit[None], 1, 1)[0, 0] == 0
+    assert image_distortion_distances(moved[None], digit[None], 0, 1)[0, 0] > 1
+    # A classifier: a bar moved by one pixel stays nearest its own class.
+    bars = np.zeros((2, 1, 6, 6))
+    bars[0, 0, :, 1] = 1.0
+    bars[1, 0, 2, :] = 1.0
+    moved = np.zeros((1, 1, 6, 6))
+    moved[0, 0, :, 2] = 1.0
+    assert PrototypeClassifier().fit(bars, ["|", "-"]).predict(moved)[0] == "-"
+    clf = PrototypeClassifier(metric="deformation", temperature=2.0).fit(bars, ["|", "-"])
+    assert clf.predict(moved)[0] == "|"
+    assert clf.image_shape_ == (1, 6, 6)
+    d_bar, d_dash = (_idm_by_hand(moved[0], b, 1, 3) for b in bars)
+    np.testing.assert_array_equal(clf.classes_, ["-", "|"])
+    np.testing.assert_allclose(clf.decision_function(moved), [(-d_bar + d_dash) / 2.0])
+    # Flattened rows with their image_shape, or (n, h, w) images: the same classifier.
+    flat = PrototypeClassifier(metric="deformation", image_shape=(6, 6), temperature=2.0)
+    flat.fit(bars.reshape(2, -1), ["|", "-"])
+    np.testing.assert_allclose(flat.predict_proba(moved.reshape(1, -1)), clf.predict_proba(moved))
+    gray = PrototypeClassifier(metric="deformation", temperature=2.0).fit(bars[:, 0], ["|", "-"])
+    np.testing.assert_allclose(gray.predict_proba(moved[:, 0]), clf.predict_proba(moved))
+    # Soft k-means refinement works with it (the weights are its softmax).
+    refined = PrototypeClassifier(metric="deformation", soft_kmeans_steps=2).fit(
+        np.concatenate([bars, moved]), np.array(["|", "-", -1], dtype=object))
+    assert refined.prototypes_[0].reshape(6, 6)[:, 2].min() > 0
+
+
+def test_deformation_metric_bad_input():
+    X, y = np.zeros((2, 36)), [0, 1]
+    with pytest.raises(ValueError, match=re.escape(
+            "metric='deformation' compares images pixel by pixel, so it must know their "
+            "shape: give the support rows as (n_samples, channels, height, width) images")):
+        PrototypeClassifier(metric="deformation").fit(X, y)
+    with pytest.raises(ValueError, match=re.escape(
+            "image_shape (1, 5, 5) holds 25 values but the features have 36 columns")):
+        PrototypeClassifier(metric="deformation", image_shape=(5, 5)).fit(X, y)
+    with pytest.raises(ValueError, match="context_size must be odd .* got 4"):
+        PrototypeClassifier(metric="deformation", context_size=4).fit(X.reshape(2, 1, 6, 6), y)
+    with pytest.raises(ValueError, match=re.escape(
+            "image_shape must be (channels, height, width) or (height, width) of positive "
+            "sizes, got (36,)")):
+        PrototypeClassifier(metric="deformation", image_shape=(36,)).fit(X, y)
 
 
 def test_fit_head_gradients_match_finite_differences():

@@ -46,7 +46,8 @@ def test_the_same_episodes_for_every_method_and_seed_reproducible():
     a = run_few_shot(["pixels-nearest-centroid"], shots=[1], n_episodes=5, seeds=[3])
     b = run_few_shot(["pixels-nearest-centroid"], shots=[1], n_episodes=5, seeds=[3])
     assert a.records[0]["accuracy"] == b.records[0]["accuracy"]
-    assert list(few_shot_methods())[:2] == ["pixels-nearest-centroid", "protonet"]
+    assert list(few_shot_methods())[:3] == ["pixels-nearest-centroid", "pixels-deformation",
+                                            "protonet"]
 
 
 def test_target_notes_follow_the_measurements():

@@ -148,6 +148,13 @@ _METHODS = [
         "sklearn NearestCentroid on the 64 pixels (no meta-training): the protocol's "
         "baseline", protocol={1: 0.719, 5: 0.893}, as_images=False),
     FewShotMethod(
+        "pixels-deformation", None, _prototypes(metric="deformation", context_size=5),
+        "PrototypeClassifier(metric='deformation', context_size=5) on the (1, 8, 8) "
+        "images (no meta-training): nearest class mean by the image distortion model "
+        "distance (Keysers et al. 2007), each pixel matched within one pixel; the 5x5 "
+        "context chosen on 1-shot episodes of the base classes 0-4 (0.888 against "
+        "0.871 for 3x3)"),
+    FewShotMethod(
         "protonet", "protonet", _prototypes(),
         "ProtoNetEncoder() meta-trained on episodes, PrototypeClassifier(encoder): "
         "nearest class mean of the support embeddings"),
@@ -187,7 +194,7 @@ def few_shot_methods():
     --------
     >>> from sklabelfree.benchmarks._few_shot import few_shot_methods
     >>> list(few_shot_methods())[:2]
-    ['pixels-nearest-centroid', 'protonet']
+    ['pixels-nearest-centroid', 'pixels-deformation']
     """
     return {m.key: m for m in _METHODS}
 

@@ -8,11 +8,23 @@ from sklearn.base import _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseFewShotClassifier
+from ._deformation import image_distortion_distances
 
 __all__ = ["PrototypeClassifier"]
 
 
-def _logits(Z, prototypes, metric, temperature):
+def _logits(Z, prototypes, metric, temperature, deformation=None):
+    """Minus the distances (or the cosines) of the rows of ``Z`` to the prototypes.
+
+    ``deformation`` is ``(image_shape, warp_range, context_size)`` for
+    ``metric='deformation'``.
+    """
+    if metric == "deformation":
+        shape, warp_range, context_size = deformation
+        d = image_distortion_distances(
+            Z.reshape((Z.shape[0],) + shape), prototypes.reshape((prototypes.shape[0],) + shape),
+            warp_range=warp_range, context_size=context_size)
+        return -d / temperature
     if metric == "cosine":
         Zn = Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
         Pn = prototypes / np.maximum(np.linalg.norm(prototypes, axis=1, keepdims=True), 1e-12)
@@ -63,15 +75,34 @@ class PrototypeClassifier(BaseFewShotClassifier):
     classified together: a query's prediction depends on the other queries
     of the call (the fitted prototypes do not change).
 
+    **Deformation distance** (``metric='deformation'``): the image
+    distortion model of Keysers et al. (2007) compares a query image with a
+    prototype image pixel by pixel, but lets each pixel of the query match
+    the best pixel within ``warp_range`` of its place in the prototype,
+    comparing the ``context_size x context_size`` windows around the two
+    pixels (zeros beyond the border); the distance is the sum of the
+    squared differences of the best matches. Pixels move independently, so
+    a stroke drawn a pixel further along costs little, where the Euclidean
+    distance counts it in full. It needs no training: on new digits it is a
+    stronger nearest-centroid rule than the Euclidean distance on the
+    pixels or on the embeddings of encoders meta-trained on five base
+    classes (see the User Guide). The features must be images: the support
+    rows themselves as ``(n, channels, height, width)`` without an encoder,
+    or flattened feature maps whose shape ``image_shape`` gives. Windows at
+    the border see zeros beyond the image, which suits images on a zero
+    background. Its cost grows with ``(2 * warp_range + 1)**2 *
+    context_size**2``.
+
     Read more in the :ref:`User Guide <few_shot>`.
 
     Parameters
     ----------
     encoder : fitted transformer or None, default=None
         Gives the embeddings; None uses the rows as they are.
-    metric : {'sqeuclidean', 'cosine'}, default='sqeuclidean'
+    metric : {'sqeuclidean', 'cosine', 'deformation'}, default='sqeuclidean'
         Squared Euclidean distance (Snell et al. found it better than the
-        cosine) or cosine similarity to the prototypes.
+        cosine), cosine similarity, or the image distortion model distance
+        (above) to the prototypes.
     temperature : float > 0, default=1.0
         The logits (minus the distances, or the cosine similarities) are
         divided by it; it changes ``predict_proba`` and the soft k-means
@@ -81,6 +112,19 @@ class PrototypeClassifier(BaseFewShotClassifier):
     transductive : bool, default=False
         Use the rows given to ``predict`` as unlabeled rows for the
         refinement (only with ``soft_kmeans_steps > 0``).
+    warp_range : int >= 0, default=1
+        ``metric='deformation'`` only: how many pixels (along each axis) a
+        pixel of the query may be matched away from its place in the
+        prototype.
+    context_size : odd int >= 1, default=3
+        ``metric='deformation'`` only: the width of the window compared
+        around each pixel. With ``warp_range=0`` and ``context_size=1`` the
+        distance is the squared Euclidean distance.
+    image_shape : tuple of int or None, default=None
+        ``metric='deformation'`` only: ``(channels, height, width)`` (or
+        ``(height, width)``) of the features. None: the shape of the support
+        images, given as ``(n, channels, height, width)`` or ``(n, height,
+        width)`` without an encoder.
 
     Attributes
     ----------
@@ -95,6 +139,9 @@ class PrototypeClassifier(BaseFewShotClassifier):
         Their classes, as positions in ``classes_``.
     unlabeled_embeddings_ : ndarray of shape (n_unlabeled, n_dims)
         Embeddings of the support rows labeled ``-1``.
+    image_shape_ : tuple of int
+        ``(channels, height, width)`` of the features; only with
+        ``metric='deformation'``.
     n_features_in_ : int
         Only without an encoder.
 
@@ -110,6 +157,8 @@ class PrototypeClassifier(BaseFewShotClassifier):
     .. [2] M. Ren, E. Triantafillou, S. Ravi, J. Snell, K. Swersky, J. B.
        Tenenbaum, H. Larochelle, R. S. Zemel, "Meta-Learning for
        Semi-Supervised Few-Shot Classification", ICLR 2018.
+    .. [3] D. Keysers, T. Deselaers, C. Gollan, H. Ney, "Deformation Models
+       for Image Recognition", IEEE TPAMI 29(8), 2007.
 
     Examples
     --------
@@ -123,25 +172,83 @@ class PrototypeClassifier(BaseFewShotClassifier):
     >>> clf.prototypes_
     array([[0.1, 0. ],
            [5. , 5. ]])
+
+    With the deformation distance, an image whose stroke sits one pixel to
+    the right of a prototype's is still nearest to it:
+
+    >>> bar = np.zeros((2, 1, 5, 5))
+    >>> bar[0, 0, :, 1] = 1.0                    # a vertical bar, class "|"
+    >>> bar[1, 0, 2, :] = 1.0                    # a horizontal bar, class "-"
+    >>> moved = np.zeros((1, 1, 5, 5))
+    >>> moved[0, 0, :, 2] = 1.0                  # the vertical bar, one pixel on
+    >>> PrototypeClassifier().fit(bar, ["|", "-"]).predict(moved)
+    array(['-'], dtype=object)
+    >>> clf = PrototypeClassifier(metric="deformation").fit(bar, ["|", "-"])
+    >>> clf.predict(moved)
+    array(['|'], dtype=object)
     """
 
     _meta_param = "encoder"
 
     _parameter_constraints: dict = {
         "encoder": [HasMethods(["transform"]), None],
-        "metric": [StrOptions({"sqeuclidean", "cosine"})],
+        "metric": [StrOptions({"sqeuclidean", "cosine", "deformation"})],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "soft_kmeans_steps": [Interval(Integral, 0, None, closed="left")],
         "transductive": ["boolean"],
+        "warp_range": [Interval(Integral, 0, None, closed="left")],
+        "context_size": [Interval(Integral, 1, None, closed="left")],
+        "image_shape": [tuple, list, None],
     }
 
     def __init__(self, encoder=None, *, metric="sqeuclidean", temperature=1.0,
-                 soft_kmeans_steps=0, transductive=False):
+                 soft_kmeans_steps=0, transductive=False, warp_range=1,
+                 context_size=3, image_shape=None):
         self.encoder = encoder
         self.metric = metric
         self.temperature = temperature
         self.soft_kmeans_steps = soft_kmeans_steps
         self.transductive = transductive
+        self.warp_range = warp_range
+        self.context_size = context_size
+        self.image_shape = image_shape
+
+    def _logits(self, Z, prototypes):
+        deformation = None
+        if self.metric == "deformation":
+            deformation = (self.image_shape_, self.warp_range, self.context_size)
+        return _logits(Z, prototypes, self.metric, self.temperature, deformation)
+
+    def _check_image_shape(self, X):
+        """The ``(channels, height, width)`` of the features for the deformation metric.
+
+        From ``image_shape``, else from the support images themselves when
+        there is no encoder. Checked before any embedding.
+        """
+        who = type(self).__name__
+        if self.context_size % 2 == 0:
+            raise ValueError(
+                f"{who}: context_size must be odd (a window centred on its pixel), "
+                f"got {self.context_size}.")
+        if self.image_shape is not None:
+            shape = tuple(int(v) for v in self.image_shape)
+            if len(shape) == 2:
+                shape = (1,) + shape
+            if len(shape) != 3 or min(shape) < 1:
+                raise ValueError(
+                    f"{who}: image_shape must be (channels, height, width) or (height, "
+                    f"width) of positive sizes, got {self.image_shape!r}.")
+            return shape
+        ndim = len(np.shape(X)) if self.encoder is None else 2
+        if self.encoder is None and ndim in (3, 4):
+            shape = tuple(np.shape(X)[1:])
+            return shape if ndim == 4 else (1,) + shape
+        raise ValueError(
+            f"{who}: metric='deformation' compares images pixel by pixel, so it must "
+            "know their shape: give the support rows as (n_samples, channels, height, "
+            "width) images without an encoder, or image_shape=(channels, height, width) "
+            "for features of channels * height * width columns (an encoder's feature "
+            "maps, flattened).")
 
     def _refine(self, prototypes, unlabeled):
         """Soft k-means steps (Ren et al. 2018) with the rows of ``unlabeled``."""
@@ -152,7 +259,7 @@ class PrototypeClassifier(BaseFewShotClassifier):
         np.add.at(sums, self.support_codes_, self.support_embeddings_)
         counts = np.bincount(self.support_codes_, minlength=n_classes).astype(float)
         for _ in range(self.soft_kmeans_steps):
-            w = _softmax(_logits(unlabeled, prototypes, self.metric, self.temperature))
+            w = _softmax(self._logits(unlabeled, prototypes))
             prototypes = (sums + w.T @ unlabeled) / (counts + w.sum(axis=0))[:, None]
         return prototypes
 
@@ -172,7 +279,16 @@ class PrototypeClassifier(BaseFewShotClassifier):
         -------
         self
         """
+        if self.metric == "deformation":
+            shape = self._check_image_shape(X)
         Z, labeled, codes = self._fit_support(X, y)
+        if self.metric == "deformation":
+            if int(np.prod(shape)) != Z.shape[1]:
+                raise ValueError(
+                    f"{type(self).__name__}: image_shape {shape} holds "
+                    f"{int(np.prod(shape))} values but the features have {Z.shape[1]} "
+                    "columns.")
+            self.image_shape_ = shape
         self.support_embeddings_ = Z[labeled]
         self.support_codes_ = codes
         self.unlabeled_embeddings_ = Z[~labeled]
@@ -193,7 +309,7 @@ class PrototypeClassifier(BaseFewShotClassifier):
             np.add.at(sums, self.support_codes_, self.support_embeddings_)
             start = sums / np.bincount(self.support_codes_)[:, None]
             prototypes = self._refine(start, np.vstack([self.unlabeled_embeddings_, Z]))
-        return _logits(Z, prototypes, self.metric, self.temperature)
+        return self._logits(Z, prototypes)
 
     def decision_function(self, X):
         """Logits of the queries: minus the distances (or the cosine) to each prototype.
