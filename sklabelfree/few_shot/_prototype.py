@@ -80,7 +80,7 @@ class PrototypeClassifier(BaseFewShotClassifier):
     prototype image pixel by pixel, but lets each pixel of the query match
     the best pixel within ``warp_range`` of its place in the prototype,
     comparing the ``context_size x context_size`` windows around the two
-    pixels (zeros beyond the border); the distance is the sum of the
+    pixels; the distance is the sum of the
     squared differences of the best matches. Pixels move independently, so
     a stroke drawn a pixel further along costs little, where the Euclidean
     distance counts it in full. It needs no training: on new digits it is a
