@@ -30,6 +30,7 @@ INSTALL_REQUIRES = [
 EXTRAS_REQUIRE = {
     "test": [
         "pytest>=7",
+        "pytest-xdist>=3.0",
         "pandas>=1.5",
         "matplotlib>=3.6",
         "skops>=0.10",
