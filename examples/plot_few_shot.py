@@ -22,9 +22,9 @@ digit (5-way 1-shot and 5-shot tasks):
 The references use no meta-training at all: the nearest centroid on the
 raw pixels, and the nearest centroid by a distance that lets each pixel
 move by one (``PrototypeClassifier(metric='deformation')``, the image
-distortion model of Keysers et al. 2007). MAML's meta-training is cut to half its default so
-that the example runs in about a minute on a CPU; the other two use their
-defaults.
+distortion model of Keysers et al. 2007). MAML's meta-training is cut to
+half its default so that the example runs in about a minute on a CPU; the
+other two use their defaults.
 """
 
 # %%
