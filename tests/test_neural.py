@@ -22,6 +22,7 @@ from sklabelfree.datasets import digits_benchmark_split
 from sklabelfree.neural import (
     LabeledUnlabeledIterator,
     TensorBatchIterator,
+    build_module,
     check_net_input,
 )
 from sklabelfree.nn import MLP, ConvNet1d, ConvNet2d, default_module_for_shape
@@ -248,3 +249,22 @@ def test_augment_presets_by_name(digits50):
     assert repr(weak) == repr(auto) == repr(make_augmentation("image", "weak", size=8))
     with pytest.raises(ValueError, match="augment"):
         SupervisedNetClassifier(augment="medium", **kw).fit(X, y)
+
+
+class _ShapeRecorder(torch.nn.Module):
+    def __init__(self, in_channels=1, image_size=(1, 1), output_dim=0, width=2):
+        super().__init__()
+        self.args = (in_channels, tuple(image_size), output_dim, width)
+
+
+def test_build_module_fills_the_arguments_a_module_class_takes():
+    net = SupervisedNetClassifier(_ShapeRecorder, module__width=5)
+    net.input_shape_ = (3, 6, 4)
+    assert build_module(net, default_module_for_shape, 7).args == (3, (6, 4), 7, 5)
+    # module__ arguments win; a sample shape of its own (a piece of the image).
+    net.set_params(module__image_size=(2, 2))
+    assert build_module(net, default_module_for_shape, 7).args == (3, (2, 2), 7, 5)
+    net = SupervisedNetClassifier(_ShapeRecorder)
+    net.input_shape_ = (3, 6, 4)
+    assert build_module(net, default_module_for_shape, 0, input_shape=(1, 3, 3)).args == (
+        1, (3, 3), 0, 2)

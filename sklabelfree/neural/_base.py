@@ -120,8 +120,9 @@ def build_module(net, default, output_dim, output_names=("output_dim",), input_s
     ``net.module`` None calls ``default(input_shape, output_dim,
     **module__kwargs)``; a module instance is used as skorch uses it; a
     module class gets ``input_dim`` (rows) or ``in_channels`` (signals and
-    images) and each of ``output_names`` set to ``output_dim`` when it
-    takes them and ``module__*`` did not give them.
+    images), ``image_size`` (``(height, width)`` of images) and each of
+    ``output_names`` set to ``output_dim`` when it takes them and
+    ``module__*`` did not give them.
 
     Parameters
     ----------
@@ -164,6 +165,8 @@ def build_module(net, default, output_dim, output_names=("output_dim",), input_s
         kwargs.setdefault("input_dim", shape[0])
     if len(shape) > 1 and _module_takes(module, "in_channels"):
         kwargs.setdefault("in_channels", shape[0])
+    if len(shape) == 3 and _module_takes(module, "image_size"):
+        kwargs.setdefault("image_size", tuple(shape[1:]))
     for name in output_names:
         if _module_takes(module, name):
             kwargs.setdefault(name, output_dim)

@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..neural import check_net_input, eval_mode
+from ..neural import build_module, check_net_input, eval_mode
 from ..nn.losses.masked import masked_patch_loss, n_masked_patches, random_masking
 from ..nn.vit import MAEDecoder, VisionTransformer, patchify, unpatchify
 from ._base import BaseSelfSupervisedEncoder
@@ -24,6 +24,14 @@ def _takes(func, name):
 
 
 _NEEDS = ("patch_size", "num_patches", "grid_size", "embed_dim", "forward_visible")
+
+
+def _default_vit(input_shape, output_dim, **kwargs):
+    """The encoder of ``module=None``: 2 blocks whose patch tokens are concatenated."""
+    c, h, w = input_shape
+    return VisionTransformer(**{"in_channels": c, "image_size": (h, w),
+                                "output_dim": output_dim, "depth": 2, "pool": "flatten",
+                                **kwargs})
 
 
 class MAEEncoder(BaseSelfSupervisedEncoder):
@@ -204,22 +212,8 @@ class MAEEncoder(BaseSelfSupervisedEncoder):
 
     # ----------------------------------------------------------------- modules
     def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        module = self.module
         c, h, w = self.input_shape_
-        if module is None:
-            kwargs = {"in_channels": c, "image_size": (h, w), "output_dim": 0,
-                      "depth": 2, "pool": "flatten", **kwargs}
-            module = VisionTransformer(**kwargs)
-        elif isinstance(module, torch.nn.Module):
-            module = self.initialized_instance(module, kwargs)
-        else:
-            kwargs = dict(kwargs)
-            for name, value in (("in_channels", c), ("image_size", (h, w)),
-                                ("output_dim", 0)):
-                if _takes(module, name):
-                    kwargs.setdefault(name, value)
-            module = module(**kwargs)
+        module = build_module(self, _default_vit, 0)
         missing = [name for name in _NEEDS if not hasattr(module, name)]
         if missing:
             raise TypeError(
