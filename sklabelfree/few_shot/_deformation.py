@@ -74,21 +74,23 @@ def image_distortion_distances(A, B, warp_range=1, context_size=3):
     A = np.asarray(A, dtype=np.float64)
     B = np.asarray(B, dtype=np.float64)
     h, w = A.shape[2:]
-    WA = _context_windows(A, context_size)            # (hw, n_a, d)
     WB = _context_windows(B, context_size)            # (hw, n_b, d)
-    sq_a = np.einsum("pnd,pnd->pn", WA, WA)           # (hw, n_a)
     sq_b = np.einsum("pnd,pnd->pn", WB, WB)           # (hw, n_b)
     positions = _shifted_positions(h, w, warp_range)
     n_a, n_b = A.shape[0], B.shape[0]
     out = np.empty((n_a, n_b))
-    chunk = max(1, _BLOCK_FLOATS // max(1, n_b * h * w))
+    # The rows of A in chunks: their windows and their block of distances
+    # stay within a bounded number of floats however many rows A has.
+    d_window = WB.shape[2]
+    chunk = max(1, _BLOCK_FLOATS // max(1, h * w * max(n_b, d_window)))
     for start in range(0, n_a, chunk):
         stop = min(start + chunk, n_a)
-        wa = WA[:, start:stop]
+        wa = _context_windows(A[start:stop], context_size)   # (hw, chunk, d)
+        sq_a = np.einsum("pnd,pnd->pn", wa, wa)             # (hw, chunk)
         best = None
         for idx in positions:
             # (hw, chunk, d) @ (hw, d, n_b) -> (hw, chunk, n_b)
-            d = (sq_a[:, start:stop, None] + sq_b[idx][:, None, :]
+            d = (sq_a[:, :, None] + sq_b[idx][:, None, :]
                  - 2.0 * np.matmul(wa, WB[idx].transpose(0, 2, 1)))
             best = d if best is None else np.minimum(best, d)
         out[start:stop] = np.maximum(best, 0.0).sum(axis=0)
