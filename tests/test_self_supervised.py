@@ -26,6 +26,7 @@ from sklabelfree.self_supervised import (
     linear_probe_score,
 )
 from sklabelfree.self_supervised._moco import momentum_update
+from sklabelfree.utils._test_common import check_fit_on_device, device_params
 
 torch.set_num_threads(1)
 
@@ -209,6 +210,13 @@ def test_encoder_fit_transform_clone_pickle(cls, digits):
     np.testing.assert_allclose(clone(enc).fit(X).transform(X[:10]), Z[:10], atol=1e-5)
     fresh = _tiny(cls, max_epochs=0).fit(X).transform(X[:10])
     assert not np.allclose(fresh, Z[:10])
+
+
+@pytest.mark.parametrize("device", device_params())
+@pytest.mark.parametrize("cls", ENCODERS)
+def test_fit_on_device(cls, device, digits):
+    enc = _tiny(cls, device=device)
+    assert check_fit_on_device(enc, digits[0], device).shape[1] == enc.feature_dim_
 
 
 @pytest.mark.parametrize("cls", [SimCLREncoder, VICRegEncoder, DenoisingAutoEncoder])

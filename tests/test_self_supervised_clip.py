@@ -25,6 +25,7 @@ from sklabelfree.datasets._captions import _CAPTION_TEMPLATES
 from sklabelfree.nn.losses import clip_loss
 from sklabelfree.self_supervised import CLIPEncoder, ZeroShotClassifier
 from sklabelfree.self_supervised._clip import check_texts
+from sklabelfree.utils._test_common import check_fit_on_device, device_params
 
 torch.set_num_threads(1)
 
@@ -370,3 +371,9 @@ def test_digit_captions():
         make_digit_captions([3, 10])
     with pytest.raises(ValueError, match="integer"):
         make_digit_captions([1.5])
+
+
+@pytest.mark.parametrize("device", device_params())
+def test_fit_on_device(device, digits):
+    X, _, captions = digits
+    check_fit_on_device(_tiny(device=device), X, device, fit_args=(captions,))

@@ -15,6 +15,7 @@ from sklabelfree.datasets import make_signal_classification
 from sklabelfree.nn.losses import cpc_loss
 from sklabelfree.nn import CPCNetwork, CPCSignalEncoder
 from sklabelfree.self_supervised import CPCEncoder
+from sklabelfree.utils._test_common import check_fit_on_device, device_params
 
 torch.set_num_threads(1)
 
@@ -281,3 +282,9 @@ def test_cpc_probe_beats_raw_and_random_init():
     random_init = probe(rand.transform(Xtr), rand.transform(Xte))
     trained = probe(cpc.transform(Xtr), cpc.transform(Xte))
     assert trained > max(raw, random_init) + 0.2
+
+
+@pytest.mark.parametrize("device", device_params())
+def test_fit_on_device(device, signals):
+    X, _ = signals
+    check_fit_on_device(_tiny(device=device), X, device)

@@ -31,6 +31,7 @@ from sklabelfree.nn.losses.inpainting import (
 )
 from sklabelfree.self_supervised._colorization import ColorizationEncoder
 from sklabelfree.self_supervised._inpainting import InpaintingEncoder
+from sklabelfree.utils._test_common import check_fit_on_device, device_params
 
 torch.set_num_threads(1)
 
@@ -433,3 +434,9 @@ def test_bad_params(digits):
     before = X.copy()
     _tiny(InpaintingEncoder).fit(X)
     np.testing.assert_array_equal(X, before)
+
+
+@pytest.mark.parametrize("device", device_params())
+def test_fit_on_device(device, digits, colour):
+    check_fit_on_device(InpaintingEncoder(device=device, **TINY), digits[0], device)
+    check_fit_on_device(ColorizationEncoder(device=device, **TINY), colour[0], device)

@@ -25,6 +25,7 @@ from sklabelfree.nn.vit import (
     unpatchify,
 )
 from sklabelfree.self_supervised._mae import MAEEncoder
+from sklabelfree.utils._test_common import check_fit_on_device, device_params
 
 torch.set_num_threads(1)
 
@@ -336,3 +337,9 @@ def test_mae_bad_input_and_params(digits):
 
 
 # --------------------------------------------------------------------- sklearn checks
+
+
+@pytest.mark.parametrize("device", device_params())
+def test_fit_on_device(device, digits):
+    X, _ = digits
+    check_fit_on_device(_tiny(device=device), X, device)

@@ -29,6 +29,7 @@ from sklabelfree.self_supervised import (
     RelativePatchEncoder,
     RotationEncoder,
 )
+from sklabelfree.utils._test_common import check_fit_on_device, device_params
 
 torch.set_num_threads(1)
 
@@ -303,3 +304,9 @@ def test_bad_image_sizes_and_params(digits):
     before = X.copy()
     _tiny(RotationEncoder, augment="weak").fit(X)
     np.testing.assert_array_equal(X, before)
+
+
+@pytest.mark.parametrize("device", device_params())
+@pytest.mark.parametrize("cls", ENCODERS)
+def test_fit_on_device(cls, device, digits):
+    check_fit_on_device(_tiny(cls, device=device), digits[0], device)

@@ -114,5 +114,8 @@ class CPCNetwork(nn.Module):
 
     def forward(self, x):
         z = self.encode(x)
+        # cuDNN wants the GRU's weights in one block; after a move to the GPU
+        # or unpickling they may not be (a no-op off cuDNN).
+        self.autoregressive.flatten_parameters()
         c, _ = self.autoregressive(z)
         return z, c

@@ -432,3 +432,34 @@ def expected_failed_checks(estimator):
     if name == "SupervisedNetClassifier" and getattr(estimator, "mixup_alpha", 0):
         return dict(_MIXING)
     return dict(EXPECTED_FAILED_CHECKS.get(name, {}))
+
+
+def device_params():
+    """``['cpu', 'cuda']`` for ``pytest.mark.parametrize``; 'cuda' skips without a GPU."""
+    import pytest
+    import torch
+
+    return ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+        not torch.cuda.is_available(), reason="needs a CUDA GPU"))]
+
+
+def check_fit_on_device(encoder, X, device, fit_args=()):
+    """Fit a deep encoder on ``device``; its weights live there, it transforms and pickles.
+
+    ``transform`` must give a finite NumPy array of one row per sample, and
+    a pickled copy the same features as the original on the same rows (the
+    same batch: on a GPU, TF32 convolutions may differ in the last digits
+    between batch sizes).
+    """
+    import pickle
+
+    import numpy as np
+
+    encoder.fit(X, *fit_args)
+    assert all(p.device.type == device for p in encoder.module_.parameters())
+    Z = encoder.transform(X)
+    assert isinstance(Z, np.ndarray) and len(Z) == len(X) and np.isfinite(Z).all()
+    again = pickle.loads(pickle.dumps(encoder))
+    np.testing.assert_allclose(again.transform(X[:10]), encoder.transform(X[:10]),
+                               rtol=1e-5, atol=1e-6)
+    return Z
