@@ -239,10 +239,9 @@ class PrototypeClassifier(BaseFewShotClassifier):
                     f"{who}: image_shape must be (channels, height, width) or (height, "
                     f"width) of positive sizes, got {self.image_shape!r}.")
             return shape
-        ndim = len(np.shape(X)) if self.encoder is None else 2
-        if self.encoder is None and ndim in (3, 4):
+        if self.encoder is None and len(np.shape(X)) in (3, 4):
             shape = tuple(np.shape(X)[1:])
-            return shape if ndim == 4 else (1,) + shape
+            return shape if len(shape) == 3 else (1,) + shape
         raise ValueError(
             f"{who}: metric='deformation' compares images pixel by pixel, so it must "
             "know their shape: give the support rows as (n_samples, channels, height, "

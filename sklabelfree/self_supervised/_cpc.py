@@ -1,6 +1,5 @@
 """Contrastive Predictive Coding (van den Oord et al. 2018) for signals."""
 
-import inspect
 import math
 from numbers import Integral
 
@@ -8,6 +7,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
+from ..neural import build_module
 from ..nn.losses.contrastive import cpc_loss
 from ..nn.sequence import CPCNetwork, CPCSignalEncoder
 from ._base import BaseSelfSupervisedEncoder
@@ -15,11 +15,10 @@ from ._base import BaseSelfSupervisedEncoder
 __all__ = ["CPCEncoder"]
 
 
-def _takes(module_cls, name):
-    try:
-        return name in inspect.signature(module_cls).parameters
-    except (TypeError, ValueError):
-        return False
+def _default_signal_encoder(signal_shape, latent_dim, **kwargs):
+    """The encoder of ``module=None``; ``module__latent_dim`` wins over ``latent_dim``."""
+    kwargs.setdefault("latent_dim", latent_dim)
+    return CPCSignalEncoder(signal_shape[0], **kwargs)
 
 
 class CPCEncoder(BaseSelfSupervisedEncoder):
@@ -198,19 +197,8 @@ class CPCEncoder(BaseSelfSupervisedEncoder):
         return (1, shape[0]) if len(shape) == 1 else shape
 
     def _build_encoder(self):
-        kwargs = dict(self.get_params_for("module"))
-        module = self.module
-        in_channels = self._signal_shape()[0]
-        if module is None:
-            kwargs.setdefault("latent_dim", self.latent_dim)
-            return CPCSignalEncoder(in_channels, **kwargs)
-        if isinstance(module, nn.Module):
-            return self.initialized_instance(module, kwargs)
-        if _takes(module, "in_channels"):
-            kwargs.setdefault("in_channels", in_channels)
-        if _takes(module, "latent_dim"):
-            kwargs.setdefault("latent_dim", self.latent_dim)
-        return module(**kwargs)
+        return build_module(self, _default_signal_encoder, self.latent_dim,
+                            output_names=("latent_dim",), input_shape=self._signal_shape())
 
     def initialize_module(self):
         encoder = self._build_encoder()

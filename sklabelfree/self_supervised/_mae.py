@@ -1,6 +1,5 @@
 """Masked autoencoder (MAE): a Vision Transformer that rebuilds masked patches."""
 
-import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -9,19 +8,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..neural import build_module, check_net_input, eval_mode
+from ..neural import build_module, check_net_input, eval_mode, forward_takes_return_features
 from ..nn.losses.masked import masked_patch_loss, n_masked_patches, random_masking
 from ..nn.vit import MAEDecoder, VisionTransformer, patchify, unpatchify
 from ._base import BaseSelfSupervisedEncoder
 
 __all__ = ["MAEEncoder"]
-
-def _takes(func, name):
-    try:
-        return name in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
-
 
 _NEEDS = ("patch_size", "num_patches", "grid_size", "embed_dim", "forward_visible")
 
@@ -226,7 +218,7 @@ class MAEEncoder(BaseSelfSupervisedEncoder):
                 f"{type(self).__name__}: the image size {h}x{w} is not divisible by "
                 f"patch_size={p}; each side must be a multiple of the patch size.")
         self.module_ = module
-        self._takes_return_features = _takes(module.forward, "return_features")
+        self._takes_return_features = forward_takes_return_features(module)
         self.feature_dim_ = self._feature_dim(module)
         n_masked_patches(int(module.num_patches), self.mask_ratio)
         self.decoder_ = MAEDecoder(

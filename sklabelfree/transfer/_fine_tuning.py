@@ -1,7 +1,6 @@
 """Fine-tuning a pretrained encoder with a new head."""
 
 import copy
-import inspect
 from numbers import Integral, Real
 
 import torch
@@ -9,18 +8,12 @@ from skorch.callbacks import Callback
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
+from ..neural import forward_takes_return_features
 from ..nn import CosineHead, LinearHead
 from ..semi_supervised import SupervisedNetClassifier
 from ..utils.validation import AllLabeledWarning
 
 __all__ = ["FineTuningClassifier"]
-
-
-def _takes_return_features(module):
-    try:
-        return "return_features" in inspect.signature(module.forward).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 class _FineTuned(nn.Module):
@@ -231,7 +224,7 @@ class FineTuningClassifier(SupervisedNetClassifier):
 
     def initialize_module(self):
         trunk = copy.deepcopy(self._pretrained()).to(self.device)
-        if isinstance(trunk, (nn.Sequential,)) or not _takes_return_features(trunk):
+        if isinstance(trunk, (nn.Sequential,)) or not forward_takes_return_features(trunk):
             use_features = False
         else:
             use_features = True
