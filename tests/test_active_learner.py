@@ -507,3 +507,187 @@ def test_boundary_needs_decision_function(iris_partial):
     learner = ActiveLearner(NoDecision(), DecisionBoundarySampling()).fit(X, y_partial)
     with pytest.raises(TypeError, match="needs an estimator with decision_function"):
         learner.query()
+
+
+# ---------------------------------------------------------------- robustness
+@pytest.mark.parametrize("dtype", [np.float64, np.uint8, bool])
+def test_teach_keeps_numeric_labels_numeric(dtype, iris_partial):
+    # Answers of another numeric dtype than y (float targets, uint8 labels
+    # as image sets ship them) are promoted, never mixed into an object
+    # array that the estimator refuses.
+    X, y, _ = iris_partial
+    keep = y < 2
+    X, y = X[keep], y[keep]
+    y_fit = y.astype(dtype)
+    learner = ActiveLearner(LogisticRegression(), random_state=0)
+    if dtype is bool:
+        start = np.r_[0:5, 50:55]
+        learner.fit(X[start], y_fit[start])            # an all-labeled start
+        learner.teach(X[60:62], y[60:62].astype(int))  # answered as ints
+        assert learner.y_.dtype.kind in "iu"
+    else:
+        partial = y.astype(np.int64)
+        partial[10:50] = -1
+        learner.fit(X, partial.astype(np.float64) if dtype is np.float64 else partial)
+        rows = learner.query(n=2)
+        learner.teach(None, y[rows].astype(dtype), pool_indices=rows)
+        assert learner.y_.dtype.kind in "if"
+    assert set(learner.classes_.tolist()) == {0, 1}
+
+
+def test_simulate_with_uint8_and_float_labels():
+    from sklabelfree.active import simulate_active_learning
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16, y[:300]
+    scores = []
+    for labels in (y, y.astype(np.uint8), y.astype(np.float64)):
+        curve = simulate_active_learning(
+            ActiveLearner(LogisticRegression(max_iter=200), random_state=0),
+            X[:200], labels[:200], X[200:], labels[200:], budget=25, n_initial=20,
+            random_state=0)
+        scores.append(curve.scores)
+    np.testing.assert_allclose(scores[1], scores[0])
+    np.testing.assert_allclose(scores[2], scores[0])
+
+
+def test_failed_teach_leaves_the_learner_as_it_was(iris_partial):
+    X, y, y_partial = iris_partial
+    learner = ActiveLearner(LogisticRegression(max_iter=300), random_state=0)
+    learner.fit(X, y_partial)
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+              for k, v in vars(learner).items()}
+    rows = learner.query(n=1)
+    with pytest.raises(ValueError, match="mixes label types"):
+        learner.teach(None, ["cat"], pool_indices=rows)
+    with pytest.raises(ValueError, match="NaN"):
+        learner.teach(np.full((1, 4), np.nan), [1])   # the refit itself fails
+    for key in ("X_", "y_", "pool_indices_", "labeled_iter_"):
+        np.testing.assert_array_equal(getattr(learner, key), before[key])
+    assert learner.n_iter_ == 0 and learner.estimator_ is before["estimator_"]
+    learner.teach(None, y[rows], pool_indices=rows)   # still usable
+    assert learner.n_iter_ == 1 and rows[0] not in learner.pool_indices_
+
+
+def test_skip_next_to_string_labels_and_the_string_minus_one(iris_partial):
+    X, y, y_partial = iris_partial
+    names = np.array(["setosa", "versicolor", "virginica"], dtype=object)
+    y_str = np.where(y_partial == -1, -1, names[np.maximum(y_partial, 0)]).astype(object)
+    learner = ActiveLearner(LogisticRegression(max_iter=300), batch_size=2,
+                            random_state=0).fit(X, y_str)
+    rows = learner.query()
+    learner.teach(None, [names[y[rows[0]]], -1], pool_indices=rows)   # a list
+    assert learner.classes_.tolist() == names.tolist()
+    assert learner.y_[rows[1]] == -1
+    with pytest.raises(ValueError, match="the string '-1'"):
+        learner.teach(X[:1], np.array(["-1"]))
+
+
+def test_nan_scores_rank_last_and_a_query_returns_n_rows(iris_partial):
+    X, _, y_partial = iris_partial
+    rs = np.random.RandomState(0)
+    assert top_n(np.array([0.5, np.nan, 0.2, 0.9, np.nan]), 2, rs).tolist() == [3, 0]
+    assert np.unique(top_n(np.array([np.nan, np.nan, np.nan]), 2, rs)).shape == (2,)
+
+    def no_answer(learner, X):
+        return np.full(len(X), np.nan)
+
+    for strategy in (no_answer, RankedBatchSampling(no_answer), EpsilonGreedy(no_answer, 0.5)):
+        learner = ActiveLearner(LogisticRegression(max_iter=300), strategy, batch_size=3,
+                                random_state=0).fit(X, y_partial)
+        assert np.unique(learner.query()).shape == (3,)
+
+    class Short(RandomSampling):
+        def select(self, learner, X, n, random_state):
+            return np.array([0]), np.array([1.0])
+
+    learner = ActiveLearner(query_strategy=Short(), batch_size=2).fit(X, y_partial)
+    with pytest.raises(RuntimeError, match="returned 1 distinct rows of the 2"):
+        learner.query()
+
+
+def test_stream_row_is_taught_as_given(iris_partial):
+    import pandas as pd
+
+    X, y, y_partial = iris_partial
+    learner = ActiveLearner(LogisticRegression(max_iter=300), random_state=0)
+    learner.fit(X, y_partial)
+    assert learner.should_query(X[70], threshold=0.0)
+    learner.teach(X[70], y[70])                          # a 1-D row
+    assert learner.X_.shape == (151, 4) and learner.y_[-1] == y[70]
+
+    df = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    framed = ActiveLearner(LogisticRegression(max_iter=300), random_state=0)
+    framed.fit(df, y_partial)
+    assert framed.should_query(df.iloc[70], threshold=0.0)   # a Series
+    framed.teach(df.iloc[70], y[70])
+    assert isinstance(framed.X_, pd.DataFrame) and framed.X_.shape == (151, 4)
+    np.testing.assert_allclose(framed.predict_proba(df.iloc[:5]),
+                               learner.predict_proba(X[:5]))
+
+
+def test_epsilon_greedy_scores_are_those_of_the_base(iris_partial):
+    X, _, y_partial = iris_partial
+    base = DensityWeightedSampling(base="margin")
+    plain = ActiveLearner(query_strategy=base, batch_size=4, random_state=0)
+    _, plain_scores = plain.fit(X, y_partial).query(return_scores=True)
+    greedy = ActiveLearner(query_strategy=EpsilonGreedy(base, 0.0), batch_size=4,
+                           random_state=0)
+    _, greedy_scores = greedy.fit(X, y_partial).query(return_scores=True)
+    np.testing.assert_allclose(greedy_scores, plain_scores)
+    # Explored rows are scored against the whole pool as well.
+    explorer = ActiveLearner(query_strategy=EpsilonGreedy(base, 1.0), batch_size=4,
+                             random_state=0).fit(X, y_partial)
+    idx, scores = explorer.query(return_scores=True)
+    pool = explorer.pool_indices_
+    pool_scores = base.score(explorer, X[pool])
+    np.testing.assert_allclose(scores, pool_scores[np.searchsorted(pool, idx)])
+
+
+def test_seeded_committee_is_reproducible(iris_partial):
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, _, y_partial = iris_partial
+    picks = [
+        ActiveLearner(RandomForestClassifier(n_estimators=3, max_depth=2), "qbc",
+                      batch_size=3, random_state=0).fit(X, y_partial).query().tolist()
+        for _ in range(3)
+    ]
+    assert picks[0] == picks[1] == picks[2]
+
+
+def test_clear_errors_for_strategies_the_estimator_cannot_serve(iris_partial):
+    from sklabelfree.active import MaxUncertaintyStopping
+
+    X, _, y_partial = iris_partial
+    with pytest.raises(ValueError, match="predict_proba, which LinearSVC does not have"):
+        ActiveLearner(LinearSVC(), "margin").fit(X, y_partial).query()
+    with pytest.raises(ValueError, match="needs members with predict_proba"):
+        ActiveLearner(LinearSVC(), QueryByCommittee(disagreement="kl")).fit(X, y_partial)
+    with pytest.raises(TypeError, match=r"pass UncertaintySampling\(\) instead"):
+        ActiveLearner(query_strategy=UncertaintySampling).fit(X, y_partial)
+    learner = ActiveLearner(LogisticRegression(max_iter=300)).fit(X, y_partial)
+    with pytest.raises(ValueError, match="pool_indices is empty"):
+        learner.teach(None, [], pool_indices=[])
+    dense = ActiveLearner(LogisticRegression(max_iter=300), DensityWeightedSampling())
+    with pytest.raises(ValueError, match="for a single row"):
+        dense.fit(X, y_partial).should_query(X[0])
+    with pytest.raises(ValueError, match="MaxUncertaintyStopping measures uncertainty"):
+        MaxUncertaintyStopping().should_stop(
+            ActiveLearner(LinearSVC(), "boundary").fit(X, y_partial))
+
+
+def test_coreset_on_text_asks_for_a_transform():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    docs = ["red apple", "green apple", "blue sky", "grey sky", "red sky", "apple pie"]
+    y = np.array([0, 0, 1, 1, -1, -1])
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    learner = ActiveLearner(model, CoreSetSampling()).fit(docs, y)
+    with pytest.raises(ValueError, match="give transform="):
+        learner.query()
+    vectorizer = TfidfVectorizer().fit(docs)
+    learner = ActiveLearner(model, CoreSetSampling(transform=lambda D: vectorizer.transform(D)
+                                                   .toarray())).fit(docs, y)
+    assert learner.query().shape == (1,)

@@ -70,6 +70,44 @@ def concat_rows(A, B):
     return np.concatenate([A, B], axis=0)
 
 
+def as_batch(x, like):
+    """One row ``x`` as a batch of one when it lacks the batch axis of ``like``.
+
+    ``x`` may be a 1-D array or tensor (a tabular row), an image without its
+    batch axis, a pandas Series (a row of a DataFrame pool) or a string (a
+    row of a text pool, a list); a batch is returned as it is.
+    """
+    if isinstance(x, (str, bytes)):
+        return [x]
+    if hasattr(x, "to_frame") and not hasattr(x, "columns"):
+        # A pandas Series: a row of a DataFrame.
+        if _is_pandas(like):
+            return x.to_frame().T.infer_objects()
+        x = x.to_numpy()
+    if isinstance(like, list):
+        return x
+    ndim = getattr(like, "ndim", None)
+    if ndim is None and hasattr(like, "shape"):
+        ndim = len(like.shape)
+    x_ndim = getattr(x, "ndim", None)
+    if x_ndim is None:
+        x = np.asarray(x)
+        x_ndim = x.ndim
+    if ndim is not None and x_ndim == ndim - 1:
+        return x[None]
+    return x
+
+
+def label_array(labels):
+    """Labels as an array that keeps the integer ``-1`` next to strings."""
+    labels = list(labels)
+    if any(isinstance(label, (str, np.str_)) for label in labels):
+        out = np.empty(len(labels), dtype=object)
+        out[:] = labels
+        return out
+    return np.asarray(labels) if labels else np.empty(0, dtype=int)
+
+
 def to_numpy(X, dtype=None):
     """A block of rows as a numpy array (sparse stays sparse, as CSR)."""
     if _is_torch(X):

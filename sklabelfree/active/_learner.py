@@ -1,5 +1,6 @@
 """The pool-based active learner."""
 
+import copy
 import numbers
 
 import numpy as np
@@ -10,9 +11,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .. import UNLABELED
 from ..base import BaseSemiSupervisedMetaEstimator, is_semi_supervised
 from ..utils.validation import check_partially_labeled, labeled_mask
-from ._data import concat_rows, n_rows, take_rows
+from ._data import as_batch, concat_rows, label_array, n_rows, take_rows
 from ._strategies import QueryStrategy, _resolve
 
 __all__ = ["ActiveLearner"]
@@ -20,14 +22,30 @@ __all__ = ["ActiveLearner"]
 _DEFAULT_CHUNK_BYTES = 32 * 2**20
 
 
+def _unify_labels(y_old, y_new):
+    """``y_old`` and ``y_new`` in one dtype.
+
+    Numeric labels (bool, integers, floats) are promoted together, so a float
+    or ``uint8`` target taught with integer answers stays numeric; anything
+    else (strings next to numbers) becomes object.
+    """
+    if y_old.dtype.kind in "biuf" and y_new.dtype.kind in "biuf":
+        dtype = np.result_type(y_old.dtype, y_new.dtype)
+        return y_old.astype(dtype, copy=False), y_new.astype(dtype, copy=False)
+    if y_old.dtype == y_new.dtype:
+        return y_old, y_new
+    return y_old.astype(object), y_new.astype(object)
+
+
 def _merge_labels(y_old, y_new):
-    """``y_old`` with ``y_new`` appended, as object when the kinds differ."""
-    if y_old.dtype == object or y_new.dtype == object or y_old.dtype.kind != y_new.dtype.kind:
-        return np.concatenate([y_old.astype(object), y_new.astype(object)])
-    return np.concatenate([y_old, y_new])
+    """``y_old`` with ``y_new`` appended, in one dtype (:func:`_unify_labels`)."""
+    return np.concatenate(_unify_labels(y_old, y_new))
 
 
 def _as_labels(y, n, who):
+    if not hasattr(y, "dtype") and not isinstance(y, (str, bytes)) and hasattr(y, "__len__"):
+        # A list: keep the integer -1 (a skipped row) next to string labels.
+        y = label_array(y)
     y = np.asarray(y)
     if y.ndim == 0:
         y = y.reshape(1)
@@ -43,6 +61,11 @@ def _as_labels(y, n, who):
     if y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0):
         y = y.astype(np.int64)
     if y.dtype.kind in "US":
+        if np.any(y == str(UNLABELED)):
+            raise ValueError(
+                f"{who} got the string '-1'. A skipped row is the integer -1; "
+                "give string labels as a list or an object array, e.g. "
+                "['cat', -1].")
         y = y.astype(object)
     return y
 
@@ -281,6 +304,13 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
         step = self._chunk_rows(X)
         bounds = [(s, min(s + step, m)) for s in range(0, m, step)]
         estimator = self.estimator_
+        if method is not None and not hasattr(estimator, method):
+            raise ValueError(
+                f"{type(self.query_strategy_).__name__} scores rows with the "
+                f"estimator's {method}, which {type(estimator).__name__} does not "
+                "have. For a classifier without probabilities use "
+                "query_strategy='boundary' (distance to the decision boundary) or "
+                "QueryByCommittee(disagreement='vote_entropy').")
 
         def run(start, stop):
             block = X if (start == 0 and stop == m) else take_rows(X, slice(start, stop))
@@ -379,7 +409,11 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
                 f"cannot query {n} rows from a pool of {m}: n (or batch_size) must "
                 "not exceed the number of pool rows.")
         idx, scores = self.query_strategy_.select(self, candidates, n, self.random_state_)
-        idx = np.asarray(idx, dtype=np.intp)
+        idx = np.asarray(idx, dtype=np.intp).ravel()
+        if idx.shape[0] != n or np.unique(idx).shape[0] != n:
+            raise RuntimeError(
+                f"{type(self.query_strategy_).__name__}.select returned "
+                f"{np.unique(idx).shape[0]} distinct rows of the {n} asked for.")
         if rows is not None:
             idx = rows[idx]
         if return_scores:
@@ -392,8 +426,9 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
         Parameters
         ----------
         X : array-like or None
-            The answered rows. With ``pool_indices`` it may be None (the rows
-            are taken from ``X_``).
+            The answered rows; one row may come without its batch axis (a
+            1-D row, a pandas Series), as :meth:`should_query` takes it. With
+            ``pool_indices`` it may be None (the rows are taken from ``X_``).
         y : array-like of shape (n_rows,)
             Their labels. ``-1`` marks a row the oracle skipped: it leaves
             the pool and stays unlabeled (a semi-supervised estimator still
@@ -408,6 +443,14 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
         -------
         self : ActiveLearner
 
+        Raises
+        ------
+        ValueError
+            On answers that do not fit (a wrong count, rows outside the pool,
+            NaN labels). If the estimator then fails to refit, its error is
+            raised and the learner is left exactly as it was: no answer is
+            half-applied.
+
         Examples
         --------
         >>> from sklearn.datasets import load_iris
@@ -421,10 +464,14 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
         (138, 1)
         """
         check_is_fitted(self, "estimator_")
+        if X is not None:
+            X = as_batch(X, self.X_)
         if pool_indices is not None:
             rows = np.asarray(pool_indices)
             if rows.ndim == 0:
                 rows = rows.reshape(1)
+            if rows.shape[0] == 0:
+                raise ValueError("teach got no rows: pool_indices is empty.")
             if rows.dtype.kind not in "iu":
                 raise ValueError(f"pool_indices must be integers, got dtype {rows.dtype}.")
             if np.unique(rows).shape[0] != rows.shape[0]:
@@ -438,34 +485,44 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
                 raise ValueError(
                     f"X has {n_rows(X)} rows but pool_indices has {rows.shape[0]}.")
             labels = _as_labels(y, rows.shape[0], "teach")
-            y_new = self.y_
-            if labels.dtype == object or labels.dtype.kind != y_new.dtype.kind:
-                y_new = y_new.astype(object)
-                labels = labels.astype(object)
-            else:
-                y_new = y_new.copy()
+            y_new, labels = _unify_labels(self.y_, labels)
+            y_new = y_new.copy()
             y_new[rows] = labels
-            self.y_ = y_new
             answered = labeled_mask(labels)
-            self.labeled_iter_ = self.labeled_iter_.copy()
-            self.labeled_iter_[rows[answered]] = self.n_iter_ + 1
-            self.pool_indices_ = np.setdiff1d(self.pool_indices_, rows)
+            labeled_iter = self.labeled_iter_.copy()
+            labeled_iter[rows[answered]] = self.n_iter_ + 1
+            update = {"y_": y_new, "labeled_iter_": labeled_iter,
+                      "pool_indices_": np.setdiff1d(self.pool_indices_, rows)}
         else:
             if X is None:
                 raise ValueError("teach needs X (the rows) or pool_indices.")
             labels = _as_labels(y, n_rows(X), "teach")
             start = n_rows(self.X_)
-            self.X_ = concat_rows(self.X_, X)
-            self.y_ = _merge_labels(self.y_, labels)
             answered = labeled_mask(labels)
-            self.labeled_iter_ = np.concatenate(
-                [self.labeled_iter_, np.where(answered, self.n_iter_ + 1, -1)])
-            self.pool_indices_ = np.concatenate(
-                [self.pool_indices_, start + np.flatnonzero(~answered)])
-        check_partially_labeled(self.y_, warn_all_labeled=False,
+            update = {
+                "X_": concat_rows(self.X_, X),
+                "y_": _merge_labels(self.y_, labels),
+                "labeled_iter_": np.concatenate(
+                    [self.labeled_iter_, np.where(answered, self.n_iter_ + 1, -1)]),
+                "pool_indices_": np.concatenate(
+                    [self.pool_indices_, start + np.flatnonzero(~answered)]),
+            }
+        check_partially_labeled(update["y_"], warn_all_labeled=False,
                                 estimator_name=type(self).__name__)
-        self.n_iter_ += 1
-        self._refit()
+        update["n_iter_"] = self.n_iter_ + 1
+        # All or nothing: if the refit fails (labels the estimator refuses,
+        # rows it cannot read), the learner is left as it was before.
+        kept = {name: self.__dict__[name] for name in
+                ("X_", "y_", "labeled_iter_", "pool_indices_", "n_iter_",
+                 "estimator_", "classes_")}
+        kept_strategy = copy.copy(self.query_strategy_)
+        self.__dict__.update(update)
+        try:
+            self._refit()
+        except BaseException:
+            self.__dict__.update(kept)
+            self.query_strategy_ = kept_strategy
+            raise
         return self
 
     # ------------------------------------------------------------------ stream
@@ -518,20 +575,12 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
             raise ValueError(f"budget must be a non-negative integer or None, got {budget!r}.")
         if not getattr(self.query_strategy_, "_stream_score", False):
             raise ValueError(
-                f"{type(self.query_strategy_).__name__} gives no uncertainty in [0, 1]; "
-                "stream-based sampling needs an uncertainty strategy ('margin', "
+                f"{type(self.query_strategy_).__name__} gives no uncertainty in [0, 1] "
+                "for a single row; stream-based sampling needs an uncertainty strategy ('margin', "
                 "'entropy', 'least_confident'), a committee ('qbc') or 'bald'.")
         if budget is not None and self.n_stream_queries_ >= budget:
             return False
-        ndim = getattr(self.X_, "ndim", None)
-        if ndim is None and hasattr(self.X_, "shape"):
-            ndim = len(self.X_.shape)
-        x_ndim = getattr(x, "ndim", None)
-        if x_ndim is None:
-            x = np.asarray(x)
-            x_ndim = x.ndim
-        if ndim is not None and x_ndim == ndim - 1:
-            x = x[None]
+        x = as_batch(x, self.X_)
         if n_rows(x) != 1:
             raise ValueError(f"should_query takes one row, got {n_rows(x)}.")
         score = float(np.asarray(self.query_strategy_.score(self, x)).ravel()[0])

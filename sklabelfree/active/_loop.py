@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import UNLABELED
-from ._data import n_rows, take_rows
+from ._data import label_array, n_rows, take_rows
 from ._journal import LabelJournal, _json_label, pool_fingerprint
 from ._oracle import OracleQuit
 
@@ -70,15 +70,6 @@ def _is_skip(label):
         and not isinstance(label, (bool, np.bool_))
         and label == UNLABELED
     )
-
-
-def _label_array(labels):
-    """Labels as an array that keeps the integer ``-1`` next to strings."""
-    if any(isinstance(label, str) for label in labels):
-        out = np.empty(len(labels), dtype=object)
-        out[:] = list(labels)
-        return out
-    return np.asarray(list(labels)) if labels else np.empty(0, dtype=int)
 
 
 def _labels_are_strings(classes):
@@ -158,7 +149,7 @@ def _check_budget(budget):
 
 
 def _teach(learner, X_rows, labels, pool_indices=None):
-    y = _label_array(labels)
+    y = label_array(labels)
     if pool_indices is None:
         learner.teach(X_rows, y)
     else:
@@ -443,7 +434,7 @@ def run_active_learning(learner, X_pool, oracle, budget, journal=None,
     return ActiveLearningRun(
         learner=learner,
         queried=np.asarray(queried, dtype=np.intp),
-        labels=_label_array(given),
+        labels=label_array(given),
         n_resumed=n_resumed,
         n_rounds=n_rounds,
         stopped_by=stopped_by,

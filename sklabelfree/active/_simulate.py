@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.validation import _num_samples
 
 from .. import UNLABELED
+from ._strategies import seed_random_states
 
 __all__ = [
     "ActiveLearningCurve",
@@ -205,19 +206,6 @@ def _draw_initial(y, n_initial, rng):
     return order[:n]
 
 
-def _seed_random_states(estimator, rng):
-    """Give each ``random_state`` parameter left to None an int from ``rng``."""
-    params = estimator.get_params(deep=True)
-    new = {
-        key: int(rng.randint(np.iinfo(np.int32).max))
-        for key in sorted(params)
-        if (key == "random_state" or key.endswith("__random_state")) and params[key] is None
-    }
-    if new:
-        estimator.set_params(**new)
-    return estimator
-
-
 def _default_name(learner):
     strategy = getattr(learner, "query_strategy", None)
     if isinstance(strategy, str):
@@ -368,7 +356,7 @@ def simulate_active_learning(
             f"the random start needed {len(initial)} rows to hold two classes, which "
             f"leaves nothing to query within budget={budget}; raise the budget."
         )
-    learner = _seed_random_states(clone(learner), rng)
+    learner = seed_random_states(clone(learner), rng)
     scorer = get_scorer("accuracy") if scoring is None else check_scoring(learner, scoring)
     scoring_name = scoring if isinstance(scoring, str) else (
         "accuracy" if scoring is None else getattr(scoring, "__name__", "score"))

@@ -160,6 +160,11 @@ class MaxUncertaintyStopping(_BaseStopping):
         X_pool = _learner_pool(learner, X_pool)
         if not hasattr(self, "max_uncertainties_"):
             self.max_uncertainties_ = []
+        if not hasattr(learner, "predict_proba"):
+            raise ValueError(
+                f"MaxUncertaintyStopping measures uncertainty with predict_proba, "
+                f"which {type(getattr(learner, 'estimator_', learner)).__name__} "
+                "does not have; use StabilizingPredictions or a budget.")
         if n_rows(X_pool) == 0:
             return False
         proba = np.asarray(learner.predict_proba(X_pool), dtype=float)

@@ -118,8 +118,13 @@ def uncertainty(proba, measure="margin"):
 
 
 def top_n(scores, n, random_state):
-    """Positions of the ``n`` largest scores, best first; ties broken at random."""
+    """Positions of the ``n`` largest scores, best first; ties broken at random.
+
+    A NaN score (a model that diverged, a function with no answer for a
+    row) ranks last, as ``-inf``: it never displaces a row with a score.
+    """
     scores = np.asarray(scores, dtype=np.float64)
+    scores = np.where(np.isnan(scores), -np.inf, scores)
     m = scores.shape[0]
     if n >= m:
         order = np.lexsort((random_state.random_sample(m), -scores))
@@ -140,6 +145,10 @@ def _resolve(strategy, what="base"):
     """A strategy instance from a name, an instance or a function."""
     if isinstance(strategy, QueryStrategy):
         return clone(strategy)
+    if isinstance(strategy, type) and issubclass(strategy, QueryStrategy):
+        raise TypeError(
+            f"{what} must be a strategy instance, got the class {strategy.__name__}; "
+            f"pass {strategy.__name__}() instead.")
     if isinstance(strategy, str):
         return make_strategy(strategy)
     if callable(strategy):
@@ -482,6 +491,10 @@ class DensityWeightedSampling(_WrapsBase):
         "n_reference": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
+    # The density of a row is relative to a pool: a single arriving row has
+    # none, so stream-based sampling refuses this strategy.
+    _stream_score = False
+
     def __init__(self, base="entropy", beta=1.0, similarity="cosine", gamma=None,
                  n_reference=2000):
         self.base = base
@@ -592,14 +605,32 @@ class EpsilonGreedy(_WrapsBase):
         n_random = random_state.binomial(n, self.epsilon)
         n_best = n - n_random
         if n_best:
-            best, _ = base.select(learner, X, n_best, random_state)
+            best, best_scores = base.select(learner, X, n_best, random_state)
         else:
-            best = np.empty(0, dtype=np.intp)
+            best, best_scores = np.empty(0, dtype=np.intp), np.empty(0)
+        if not n_random:
+            return np.asarray(best, dtype=np.intp), np.asarray(best_scores, dtype=np.float64)
         rest = np.setdiff1d(np.arange(m), best)
         picked = random_state.choice(rest, size=n_random, replace=False)
+        # The explored rows' scores against the whole pool (a density, say,
+        # is relative to the pool, not to the picked rows).
+        pool_scores = np.asarray(base.score(learner, X), dtype=np.float64)
         idx = np.concatenate([best, picked]).astype(np.intp)
-        scores = np.asarray(base.score(learner, take_rows(X, idx)), dtype=np.float64)
-        return idx, scores
+        return idx, np.concatenate([np.asarray(best_scores, dtype=np.float64),
+                                    pool_scores[picked]])
+
+
+def seed_random_states(estimator, rng):
+    """Give each ``random_state`` parameter left to None an int from ``rng``."""
+    params = estimator.get_params(deep=True)
+    new = {
+        key: int(rng.randint(np.iinfo(np.int32).max))
+        for key in sorted(params)
+        if (key == "random_state" or key.endswith("__random_state")) and params[key] is None
+    }
+    if new:
+        estimator.set_params(**new)
+    return estimator
 
 
 def _fit_member(template, X, y, rows, unlabeled_rows):
@@ -703,9 +734,16 @@ class QueryByCommittee(QueryStrategy):
             samples.append(labeled[np.concatenate([rows, np.asarray(extra, dtype=np.intp)])
                                    .astype(np.intp)])
         template = learner._template()
+        if self.disagreement == "kl" and not hasattr(template, "predict_proba"):
+            raise ValueError(
+                f"QueryByCommittee(disagreement='kl') needs members with predict_proba; "
+                f"{type(template).__name__} has none. Use disagreement='vote_entropy'.")
+        # Each member gets its own seed from the learner's random state, so a
+        # seeded learner builds the same committee every time.
+        members = [seed_random_states(clone(template), rng) for _ in samples]
         self.members_ = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-            delayed(_fit_member)(template, learner.X_, y, rows, unlabeled)
-            for rows in samples
+            delayed(_fit_member)(member, learner.X_, y, rows, unlabeled)
+            for member, rows in zip(members, samples)
         )
         self.classes_ = learner.classes_
         return self
@@ -750,9 +788,28 @@ class QueryByCommittee(QueryStrategy):
         return learner.map_pool(kl, X, method=None)
 
 
+def _unit_scores(u):
+    """Scores scaled to [0, 1] over their finite range; NaN and -inf at 0, inf at 1."""
+    u = np.asarray(u, dtype=np.float64)
+    u = np.where(np.isnan(u), -np.inf, u)
+    finite = np.isfinite(u)
+    if not finite.any():
+        return (u == np.inf).astype(np.float64)
+    lo, hi = u[finite].min(), u[finite].max()
+    if hi > lo:
+        return np.clip((u - lo) / (hi - lo), 0.0, 1.0)
+    return (u == np.inf).astype(np.float64)
+
+
 def _pool_features(learner, X, transform):
     F = transform(X) if transform is not None else X
-    return flat_features(F)
+    try:
+        return flat_features(F)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "distances need numeric rows; these rows are not (text, say): give "
+            "transform= a function that maps them to features (a fitted "
+            f"vectorizer's or encoder's transform). ({exc})") from exc
 
 
 def _min_distances(learner, F_pool, F_ref):
@@ -818,9 +875,7 @@ class RankedBatchSampling(_WrapsBase):
         self.transform = transform
 
     def select(self, learner, X, n, random_state):
-        u = np.asarray(self.score(learner, X), dtype=np.float64)
-        lo, hi = u.min(), u.max()
-        u = (u - lo) / (hi - lo) if hi > lo else np.zeros_like(u)
+        u = _unit_scores(self.score(learner, X))
         F = _pool_features(learner, X, self.transform)
         F_lab = _pool_features(learner, learner.labeled_X(), self.transform)
         d = _min_distances(learner, F, F_lab)
@@ -909,6 +964,11 @@ class BALD(QueryStrategy):
     skorch net (or a ``Pipeline`` ending in one) whose module has dropout
     layers, such as sklabelfree's nets with ``module__dropout > 0``. The
     score is divided by ``log(n_classes)`` to lie in [0, 1].
+
+    The dropout masks are drawn chunk by chunk from a seed the learner's
+    ``random_state`` gives: a seeded learner asks for the same rows every
+    time with the same ``chunk_size``, but another ``chunk_size`` draws
+    other masks and may rank near-equal rows otherwise.
 
     Parameters
     ----------
