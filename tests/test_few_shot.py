@@ -717,3 +717,65 @@ def test_default_methods_beat_nearest_centroid_on_pixels():
             acc = evaluate_episodes(clf, X[novel], y[novel], k_shot=k, n_episodes=100,
                                     random_state=0).mean_accuracy
             assert acc > pixels, (name, k, acc, pixels)
+
+
+def test_a_column_vector_target_scores_like_a_flat_one(digits):
+    # A target taken as df[["label"]] is (n, 1): the accuracy must not
+    # broadcast the predictions against it.
+    _, _, X_new, y_new = digits
+    X_rows = X_new.reshape(len(X_new), -1)
+    kw = dict(n_way=3, k_shot=1, n_query=4, n_episodes=5, random_state=0)
+    flat = evaluate_episodes(PrototypeClassifier(), X_rows, y_new, **kw)
+    with pytest.warns(Warning, match="column-vector y"):
+        column = evaluate_episodes(PrototypeClassifier(), X_rows, y_new[:, None], **kw)
+    np.testing.assert_array_equal(column.accuracies, flat.accuracies)
+    assert flat.accuracies.min() > 0.34
+    with pytest.warns(Warning, match="column-vector y"):
+        _, ys, _, yq = next(EpisodeSampler(3, 1, 4, 1, random_state=0)
+                            .episodes(X_rows, y_new[:, None]))
+    assert ys.shape == (3,) and yq.shape == (12,)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ProtoNetEncoder(n_way=2, k_shot=1, n_query=1, **TINY),
+    lambda: ProtoNetEncoder(k_shot=1, n_query=1, **TINY),     # n_way=None
+    lambda: MAML(n_way=2, k_shot=1, n_query=1, meta_batch_size=1, **TINY),
+])
+def test_partial_fit_on_a_subset_of_the_base_classes(make, digits):
+    X_base, y_base, _, _ = digits
+    net = make().set_params(max_epochs=1, episodes_per_epoch=2).fit(X_base, y_base)
+    before = [p.detach().clone() for p in net.module_.parameters()]
+    subset = np.isin(y_base, [0, 4])       # the first and the last class only
+    net.partial_fit(X_base[subset], y_base[subset])
+    assert any(not torch.equal(a, b) for a, b in zip(before, net.module_.parameters()))
+    assert net.classes_.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_encoders_honour_set_output(protonet, maml, digits):
+    import pandas as pd
+
+    from sklabelfree.utils.discovery import all_estimators
+
+    X_base = digits[0][:4]
+    for net in (pickle.loads(pickle.dumps(protonet)), pickle.loads(pickle.dumps(maml))):
+        net.set_output(transform="pandas")
+        Z = net.transform(X_base)
+        assert isinstance(Z, pd.DataFrame) and Z.shape[0] == 4
+        assert Z.columns.tolist() == net.get_feature_names_out().tolist()
+    # Every transformer's own transform is wrapped, not only fit_transform's.
+    unwrapped = [name for name, cls in all_estimators()
+                 if hasattr(cls, "set_output") and not hasattr(cls.transform, "__wrapped__")]
+    assert unwrapped == []
+
+
+def test_maml_module_with_too_few_logits_and_warm_start_on_other_classes(digits):
+    X_base, y_base, _, _ = digits
+    small = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 2))
+    with pytest.raises(ValueError, match="at least n_way=3 logits per row"):
+        MAML(small, n_way=3, k_shot=1, n_query=2, max_epochs=1,
+             episodes_per_epoch=1).fit(X_base, y_base)
+    net = BaselineEncoder(max_epochs=1, warm_start=True, **TINY)
+    net.fit(X_base[y_base < 3], y_base[y_base < 3])
+    net.fit(X_base[y_base < 3], y_base[y_base < 3])     # the same classes: continues
+    with pytest.raises(ValueError, match="warm_start=True continues the network"):
+        net.fit(X_base, y_base)

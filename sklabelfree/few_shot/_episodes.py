@@ -6,7 +6,7 @@ import time
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import Bunch, _safe_indexing, check_random_state
-from sklearn.utils.validation import _num_samples
+from sklearn.utils.validation import _num_samples, column_or_1d
 
 from ..utils.validation import check_partially_labeled
 
@@ -221,7 +221,7 @@ class EpisodeSampler:
         >>> Xs.shape, sorted(ys.tolist()), Xq.shape
         ((4, 2), [5, 5, 6, 6], (6, 2))
         """
-        y_arr = np.asarray(y)
+        y_arr = column_or_1d(y)
         for support, query in self.split(X, y):
             yield (_safe_indexing(X, support), y_arr[support],
                    _safe_indexing(X, query), y_arr[query])
@@ -289,7 +289,7 @@ def evaluate_episodes(estimator, X, y, *, n_way=5, k_shot=1, n_query=15, n_episo
             f"{type(estimator).__name__}.")
     sampler = EpisodeSampler(n_way=n_way, k_shot=k_shot, n_query=n_query,
                              n_episodes=n_episodes, random_state=random_state)
-    y_arr = np.asarray(y)
+    y_arr = column_or_1d(y)
     splits = sampler.split(X, y)
     if verbose:
         from tqdm.auto import tqdm
@@ -302,7 +302,7 @@ def evaluate_episodes(estimator, X, y, *, n_way=5, k_shot=1, n_query=15, n_episo
         est.fit(_safe_indexing(X, support), y_arr[support])
         fit_times.append(time.perf_counter() - start)
         start = time.perf_counter()
-        y_pred = np.asarray(est.predict(_safe_indexing(X, query)))
+        y_pred = np.asarray(est.predict(_safe_indexing(X, query))).ravel()
         predict_times.append(time.perf_counter() - start)
         accuracies.append(float(np.mean(y_pred == y_arr[query])))
     accuracies = np.asarray(accuracies)

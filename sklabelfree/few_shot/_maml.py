@@ -13,7 +13,7 @@ from torch import nn
 from torch.func import functional_call
 from torch.nn import functional as F
 
-from ..neural import check_net_input
+from ..neural import check_net_input, eval_mode
 from ._base import BaseFewShotClassifier
 from ._episodes import check_episode_target
 from ._modules import default_few_shot_module
@@ -307,6 +307,20 @@ class MAML(BaseFewShotNet):
     def check_training_target(self, y):
         check_episode_target(y, self.n_way, self.k_shot, self.n_query,
                              who=type(self).__name__)
+
+    def initialize(self):
+        super().initialize()
+        shape = getattr(self, "input_shape_", None)
+        if shape is not None:
+            # A module instance is the user's: check it has a logit per class.
+            x = torch.zeros((1, *shape), device=self.device)
+            with eval_mode(self.module_), torch.no_grad():
+                out = self.module_(x)
+            if out.ndim != 2 or out.shape[1] < self.n_way:
+                raise ValueError(
+                    f"MAML: the module returns outputs of shape {tuple(out.shape)} for one "
+                    f"row; it must return at least n_way={self.n_way} logits per row.")
+        return self
 
     def make_train_iterator(self, dataset):
         it = EpisodeBatchIterator(dataset, self.n_way, self.k_shot, self.n_query,

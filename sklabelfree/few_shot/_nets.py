@@ -68,13 +68,16 @@ class EpisodeBatchIterator:
         self.n_way, self.k_shot, self.n_query = int(n_way), int(k_shot), int(n_query)
         self.tasks_per_step = int(tasks_per_step)
         self.steps = max(1, math.ceil(int(episodes_per_epoch) / self.tasks_per_step))
-        n_classes = int(y.max()) + 1
-        self.rows = [torch.nonzero(y == c).flatten() for c in range(n_classes)]
+        # The classes present (a partial_fit may bring a subset of the codes).
+        rows = (torch.nonzero(y == c).flatten() for c in range(int(y.max()) + 1))
+        self.rows = [r for r in rows if len(r)]
         need = self.k_shot + self.n_query
-        if self.n_way > n_classes or min(len(r) for r in self.rows) < need:
+        smallest = min(len(r) for r in self.rows)
+        if self.n_way > len(self.rows) or smallest < need:
             raise ValueError(
                 f"Episodes of {self.n_way} classes with {need} rows each cannot be drawn "
-                "from these labels.")
+                f"from these labels: {len(self.rows)} classes, the smallest with "
+                f"{smallest} rows.")
         self.generator = torch.Generator()
         if seed is not None:
             self.generator.manual_seed(int(seed))
@@ -269,8 +272,19 @@ class BaseFewShotNet(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         """
         self._check_own_params()
         X_l, codes, classes = self._validate_training_data(X, y, first=True)
+        input_shape = tuple(int(s) for s in X_l.shape[1:])
+        if self.warm_start and self.initialized_ and hasattr(self, "classes_"):
+            # The network was built for the previous classes and sample shape.
+            if (input_shape != self.input_shape_
+                    or classes.tolist() != self.classes_.tolist()):
+                raise ValueError(
+                    f"{type(self).__name__}: warm_start=True continues the network of "
+                    f"the previous fit (classes {self.classes_.tolist()}, samples of "
+                    f"shape {self.input_shape_}), but this fit has classes "
+                    f"{classes.tolist()} and samples of shape {input_shape}. Set "
+                    "warm_start=False to start afresh.")
         self.classes_ = classes
-        self.input_shape_ = tuple(int(s) for s in X_l.shape[1:])
+        self.input_shape_ = input_shape
         if X_l.ndim == 2:
             self.n_features_in_ = int(X_l.shape[1])
         elif hasattr(self, "n_features_in_"):

@@ -140,9 +140,10 @@ class ProtoNetEncoder(BaseFewShotNet):
         self.temperature = temperature
 
     def check_training_target(self, y):
-        check_episode_target(y, self.n_way, self.k_shot, self.n_query,
-                             who=type(self).__name__)
-        self.n_way_ = len(self.classes_) if self.n_way is None else int(self.n_way)
+        _, classes, _ = check_episode_target(y, self.n_way, self.k_shot, self.n_query,
+                                             who=type(self).__name__)
+        # n_way=None: every class of this call (a partial_fit may bring fewer).
+        self.n_way_ = len(classes) if self.n_way is None else int(self.n_way)
 
     def make_train_iterator(self, dataset):
         it = EpisodeBatchIterator(dataset, self.n_way_, self.k_shot, self.n_query,

@@ -5,6 +5,7 @@ import inspect
 
 import numpy as np
 import torch
+from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
@@ -68,11 +69,14 @@ def eval_mode(module):
             m.training = mode
 
 
-class EmbeddingNetMixin(SeededNetMixin):
+class EmbeddingNetMixin(SeededNetMixin, TransformerMixin):
     """For skorch nets that are scikit-learn transformers: embeddings, not predictions.
 
-    Put it before :class:`sklearn.base.TransformerMixin` and skorch's
-    ``NeuralNet``. The net must define ``features(x)`` (the embedding of a
+    Put it before skorch's ``NeuralNet``. It is a
+    :class:`sklearn.base.TransformerMixin` whose own ``transform`` is
+    wrapped by scikit-learn's output containers, so ``set_output(transform=
+    "pandas")`` gives DataFrames from ``transform`` as from
+    ``fit_transform``. The net must define ``features(x)`` (the embedding of a
     batch tensor on its device) and ``input_shape_``. ``transform`` embeds
     in batches, in eval mode, as float32; skorch's inherited ``predict`` and
     ``predict_proba`` (the module's raw outputs) are hidden, so
