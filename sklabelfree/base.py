@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.metrics import accuracy_score
-from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils import _safe_indexing, column_or_1d, get_tags
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
@@ -25,7 +25,6 @@ from sklearn.utils.metadata_routing import (
 )
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
-    _estimator_has,
     _num_samples,
     check_is_fitted,
     has_fit_parameter,
@@ -33,7 +32,12 @@ from sklearn.utils.validation import (
 )
 
 from . import UNLABELED
-from .utils.validation import check_partially_labeled, labeled_mask
+from .utils.validation import (
+    as_label_array,
+    check_partially_labeled,
+    check_string_minus_one,
+    labeled_mask,
+)
 
 __all__ = [
     "UNLABELED",
@@ -108,7 +112,8 @@ class SemiSupervisedMixin:
         score : float
             Accuracy of ``self.predict(X)`` on the labeled rows.
         """
-        y = np.asarray(y)
+        y = column_or_1d(as_label_array(y))
+        check_string_minus_one(y, f"{type(self).__name__}.score: ")
         mask = labeled_mask(y)
         if not mask.any():
             raise ValueError("score needs at least one labeled row (y != -1).")
@@ -117,6 +122,19 @@ class SemiSupervisedMixin:
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight)[idx]
         return accuracy_score(y[idx], self.predict(X_l), sample_weight=sample_weight)
+
+
+def _estimator_has(attr):
+    """``available_if`` check: the fitted estimator has ``attr``; before fit,
+    the estimator that will be fitted (the default when the parameter is None,
+    a teacher or student where the subclass says so) has it."""
+
+    def check(self):
+        if hasattr(self, "estimator_"):
+            return hasattr(self.estimator_, attr)
+        return hasattr(self._get_param_estimator(), attr)
+
+    return check
 
 
 def _slice_fit_params(params, n_samples, indices):
@@ -164,12 +182,13 @@ class BaseSemiSupervisedMetaEstimator(
         if not hasattr(X, "__getitem__") and not sp.issparse(X):
             # Array-likes that cannot be indexed by rows (only __array__).
             X = np.asarray(X)
-        validate_data(self, X, skip_check_array=True, reset=True)
-        if sp.issparse(X) and X.format not in ("csr", "csc"):
-            X = X.tocsr()
+        # y first: a refused target leaves a fitted estimator as it was.
         y, labeled, classes = check_partially_labeled(
             y, estimator_name=type(self).__name__
         )
+        validate_data(self, X, skip_check_array=True, reset=True)
+        if sp.issparse(X) and X.format not in ("csr", "csc"):
+            X = X.tocsr()
         n = _num_samples(X)
         if n != y.shape[0]:
             raise ValueError(

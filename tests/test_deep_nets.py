@@ -378,3 +378,39 @@ def test_cuda_fit_predict_reproducible(cls, digits):
     np.testing.assert_allclose(loaded.predict_proba(X_test), proba, rtol=1e-5, atol=1e-6)
     net.partial_fit(images, y)
     assert len(net.history_) == 4
+
+
+# ---------------------------------------------------------------- robustness
+def test_failed_warm_start_refit_leaves_the_net_as_it_was(digits):
+    _, rows, y, _ = digits
+    net = tiny(SupervisedNetClassifier, warm_start=True).fit(rows, y)
+    expected = net.predict(rows[:20])
+    merged = np.where(y == 9, 8, y)          # nine classes: the 10-logit module refuses
+    with pytest.raises(ValueError, match="class"):
+        net.fit(rows, merged)
+    assert net.classes_.tolist() == list(range(10))
+    np.testing.assert_array_equal(net.predict(rows[:20]), expected)
+
+
+@pytest.mark.parametrize("cls", [FixMatchClassifier, SupervisedNetClassifier])
+def test_ema_decay_set_to_none_after_fit(cls, digits):
+    _, rows, y, _ = digits
+    net = tiny(cls, ema_decay=0.9).fit(rows, y)
+    net.set_params(ema_decay=None)
+    with torch.no_grad():
+        plain = torch.softmax(net.module_.eval()(torch.as_tensor(rows[:5])), dim=1).numpy()
+    np.testing.assert_allclose(net.predict_proba(rows[:5]), plain, rtol=1e-5, atol=1e-6)
+    net.partial_fit(rows, y)                  # trains without the average
+    assert np.isfinite(net.predict_proba(rows[:5])).all()
+
+
+def test_fixmatch_without_unlabeled_rows_per_step(digits):
+    _, rows, y, _ = digits
+    net = tiny(FixMatchClassifier, mu=0).fit(rows, y)
+    assert np.isfinite(net.predict_proba(rows[:5])).all()
+
+
+def test_batch_of_one_row_trains_to_finite_weights(digits):
+    _, rows, y, _ = digits
+    net = tiny(SupervisedNetClassifier, batch_size=1, module__batch_norm=False).fit(rows, y)
+    assert np.isfinite(net.predict_proba(rows[:5])).all()

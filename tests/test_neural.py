@@ -8,6 +8,7 @@ import torch
 from skorch.dataset import Dataset
 
 from sklabelfree.augment import (
+    BrightnessContrast,
     Cutout,
     FeatureMasking,
     GaussianNoise,
@@ -268,3 +269,21 @@ def test_build_module_fills_the_arguments_a_module_class_takes():
     net.input_shape_ = (3, 6, 4)
     assert build_module(net, default_module_for_shape, 0, input_shape=(1, 3, 3)).args == (
         1, (3, 3), 0, 2)
+
+
+@pytest.mark.parametrize("aug", [RandomShift(2), RandomFlip(), RandomAffine(20, 10, 0.1),
+                                 Cutout(0.5), GaussianNoise(0.1), RandAugment(3),
+                                 BrightnessContrast(), SwapNoise()])
+def test_augmentations_return_an_empty_batch_as_it_is(aug):
+    # A training step may draw no unlabeled rows (mu=0): their views are empty.
+    shape = (0, 5) if isinstance(aug, SwapNoise) else (0, 1, 8, 8)
+    out = aug(torch.zeros(shape), torch.Generator().manual_seed(0))
+    assert tuple(out.shape) == shape
+
+
+def test_relative_noise_leaves_a_single_row_finite():
+    x = torch.rand(1, 5)
+    out = GaussianNoise(0.1, relative=True)(x, torch.Generator().manual_seed(0))
+    assert torch.equal(out, x)
+    many = GaussianNoise(0.1, relative=True)(torch.rand(4, 5), torch.Generator().manual_seed(0))
+    assert torch.isfinite(many).all()

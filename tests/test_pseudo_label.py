@@ -229,3 +229,46 @@ def test_beats_supervised_with_few_labels():
     supervised = LogisticRegression().fit(X[labeled], y[labeled]).score(X_test, y_test)
     ours = PseudoLabelClassifier(random_state=0).fit(X, y).score(X_test, y_test)
     assert ours > supervised + 0.05
+
+
+def test_score_keeps_the_minus_one_of_a_list_and_refuses_the_string():
+    X, y = _two_blobs()
+    y_str = np.array(["a", "b"], dtype=object)[y]
+    y_str[::2] = -1
+    clf = PseudoLabelClassifier(LogisticRegression(), max_iter=2).fit(X, y_str)
+    full = clf.score(X, y_str)
+    assert clf.score(X, list(y_str)) == full        # a list: -1 is still unlabeled
+    with pytest.raises(ValueError, match="the string '-1'"):
+        clf.score(X, y_str.astype(str))
+    # fit takes the list as well
+    assert PseudoLabelClassifier(max_iter=1).fit(X, list(y_str)).classes_.tolist() == ["a", "b"]
+
+
+def test_methods_are_offered_before_fit_by_the_estimator_to_be_fitted():
+    from sklabelfree.semi_supervised import NoisyStudentClassifier
+
+    assert hasattr(PseudoLabelClassifier(), "predict_proba")       # the default
+    assert not hasattr(PseudoLabelClassifier(SVC()), "predict_proba")
+    assert hasattr(NoisyStudentClassifier(), "predict_proba")
+    X, y = _two_blobs()
+    y_partial = y.copy()
+    y_partial[::2] = -1
+    teacher = PseudoLabelClassifier(max_iter=1)      # a semi-supervised teacher
+    NoisyStudentClassifier(teacher=teacher, soft=False, n_generations=1).fit(X, y_partial)
+
+
+def test_a_refused_refit_leaves_the_fitted_estimator_as_it_was():
+    X, y = _two_blobs()
+    y_partial = y.copy()
+    y_partial[::2] = -1
+    clf = PseudoLabelClassifier(max_iter=1).fit(X, y_partial)
+    with pytest.raises(ValueError, match="every row of y is unlabeled"):
+        clf.fit(X[:, :1], np.full(len(X), -1))
+    assert clf.n_features_in_ == X.shape[1]
+    clf.predict(X)
+
+
+def _two_blobs():
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1], 20)
+    return rng.randn(40, 3) + 3 * y[:, None], y

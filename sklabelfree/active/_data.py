@@ -98,16 +98,6 @@ def as_batch(x, like):
     return x
 
 
-def label_array(labels):
-    """Labels as an array that keeps the integer ``-1`` next to strings."""
-    labels = list(labels)
-    if any(isinstance(label, (str, np.str_)) for label in labels):
-        out = np.empty(len(labels), dtype=object)
-        out[:] = labels
-        return out
-    return np.asarray(labels) if labels else np.empty(0, dtype=int)
-
-
 def to_numpy(X, dtype=None):
     """A block of rows as a numpy array (sparse stays sparse, as CSR)."""
     if _is_torch(X):

@@ -11,10 +11,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .. import UNLABELED
 from ..base import BaseSemiSupervisedMetaEstimator, is_semi_supervised
-from ..utils.validation import check_partially_labeled, labeled_mask
-from ._data import as_batch, concat_rows, label_array, n_rows, take_rows
+from ..utils.validation import (
+    as_label_array,
+    check_partially_labeled,
+    check_string_minus_one,
+    labeled_mask,
+)
+from ._data import as_batch, concat_rows, n_rows, take_rows
 from ._strategies import QueryStrategy, _resolve
 
 __all__ = ["ActiveLearner"]
@@ -43,10 +47,8 @@ def _merge_labels(y_old, y_new):
 
 
 def _as_labels(y, n, who):
-    if not hasattr(y, "dtype") and not isinstance(y, (str, bytes)) and hasattr(y, "__len__"):
-        # A list: keep the integer -1 (a skipped row) next to string labels.
-        y = label_array(y)
-    y = np.asarray(y)
+    # A list keeps the integer -1 (a skipped row) next to string labels.
+    y = as_label_array(y)
     if y.ndim == 0:
         y = y.reshape(1)
     if y.ndim != 1:
@@ -61,11 +63,7 @@ def _as_labels(y, n, who):
     if y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0):
         y = y.astype(np.int64)
     if y.dtype.kind in "US":
-        if np.any(y == str(UNLABELED)):
-            raise ValueError(
-                f"{who} got the string '-1'. A skipped row is the integer -1; "
-                "give string labels as a list or an object array, e.g. "
-                "['cat', -1].")
+        check_string_minus_one(y, f"{who}: ")
         y = y.astype(object)
     return y
 

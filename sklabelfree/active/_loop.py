@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from .. import UNLABELED
-from ._data import label_array, n_rows, take_rows
+from ..utils.validation import as_label_array
+from ._data import n_rows, take_rows
 from ._journal import LabelJournal, _json_label, pool_fingerprint
 from ._oracle import OracleQuit
 
@@ -149,7 +150,7 @@ def _check_budget(budget):
 
 
 def _teach(learner, X_rows, labels, pool_indices=None):
-    y = label_array(labels)
+    y = as_label_array(labels)
     if pool_indices is None:
         learner.teach(X_rows, y)
     else:
@@ -434,7 +435,7 @@ def run_active_learning(learner, X_pool, oracle, budget, journal=None,
     return ActiveLearningRun(
         learner=learner,
         queried=np.asarray(queried, dtype=np.intp),
-        labels=label_array(given),
+        labels=as_label_array(given),
         n_resumed=n_resumed,
         n_rounds=n_rounds,
         stopped_by=stopped_by,

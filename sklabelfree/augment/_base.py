@@ -7,6 +7,7 @@ on the same device as ``x``), so a seeded generator gives the same
 augmentations again.
 """
 
+import functools
 import math
 
 import torch
@@ -39,9 +40,11 @@ def _randint(low, high, n, generator, device):
 class Augmentation:
     """Base class: parameters set in ``__init__``, work in ``__call__``.
 
-    Subclasses implement ``__call__(x, generator)``. ``repr`` shows the
-    parameters; instances pickle and compare by value, so that an estimator
-    holding one clones and compares as scikit-learn expects.
+    Subclasses implement ``__call__(x, generator)``; an empty batch (a
+    training step that drew no unlabeled rows) is returned as it is before
+    it reaches theirs. ``repr`` shows the parameters; instances pickle and
+    compare by value, so that an estimator holding one clones and compares
+    as scikit-learn expects.
 
     Examples
     --------
@@ -51,6 +54,20 @@ class Augmentation:
     >>> GaussianNoise(0.1) == GaussianNoise(0.1)
     True
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        call = cls.__dict__.get("__call__")
+        if call is None:
+            return
+
+        @functools.wraps(call)
+        def __call__(self, x, generator=None):
+            if x.shape[0] == 0:
+                return x
+            return call(self, x, generator)
+
+        cls.__call__ = __call__
 
     def _params(self):
         import inspect
@@ -325,7 +342,8 @@ class GaussianNoise(Augmentation):
         Standard deviation of the noise.
     relative : bool, default=False
         Scale the noise by each feature's standard deviation in the batch
-        (for tabular rows on different scales).
+        (for tabular rows on different scales); a batch of one row, which
+        has no spread, is left as it is.
 
     Examples
     --------
@@ -344,6 +362,8 @@ class GaussianNoise(Augmentation):
         noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
         scale = self.std
         if self.relative:
+            if x.shape[0] < 2:
+                return x  # one row has no spread to scale the noise by
             scale = self.std * x.std(dim=0, keepdim=True).clamp_min(1e-6)
         return x + scale * noise
 

@@ -24,6 +24,9 @@ from ._iterators import LabeledUnlabeledIterator, TensorBatchIterator
 
 __all__ = ["BaseSemiSupervisedNet", "SeededNetMixin", "build_module", "check_net_input"]
 
+# What a fit learns about its data, besides the weights.
+_SHAPE_ATTRIBUTES = ("classes_inferred_", "input_shape_", "n_features_in_")
+
 
 def check_net_input(X, *, expected_shape=None, name="X", owner="the net"):
     """Validate the input of a deep estimator; return a float32 array or tensor.
@@ -525,6 +528,7 @@ class BaseSemiSupervisedNet(SeededNetMixin, SemiSupervisedMixin, NeuralNetClassi
                 f"X has {X.shape[0]} rows but y has {codes.shape[0]}: they must have "
                 "the same number of rows.")
         weight = self._check_sample_weight(sample_weight, codes)
+        previous = {k: v for k, v in self.__dict__.items() if k in _SHAPE_ATTRIBUTES}
         self.classes_inferred_ = classes
         self.input_shape_ = tuple(int(s) for s in X.shape[1:])
         if X.ndim == 2:
@@ -541,9 +545,19 @@ class BaseSemiSupervisedNet(SeededNetMixin, SemiSupervisedMixin, NeuralNetClassi
             self.prepare_fit(X, codes)
             # skorch's fit, without going through our partial_fit (which
             # takes user labels, not class codes).
-            if not self.warm_start or not self.initialized_:
+            kept_network = self.warm_start and self.initialized_
+            if not kept_network:
                 self.initialize()
-            self._check_module_fits(X, fit_params)
+            try:
+                self._check_module_fits(X, fit_params)
+            except ValueError:
+                if kept_network:
+                    # warm_start kept the network of the last fit: it still
+                    # goes with that fit's classes and sample shape.
+                    for key in _SHAPE_ATTRIBUTES:
+                        self.__dict__.pop(key, None)
+                    self.__dict__.update(previous)
+                raise
             self._partial_fit_weighted(X, codes, weight, fit_params)
         return self
 

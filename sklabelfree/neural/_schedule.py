@@ -100,7 +100,8 @@ class _EMAUpdate(Callback):
     """After each training step, ``ema <- d ema + (1 - d) module`` (buffers copied)."""
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
-        if not training or getattr(net, "ema_module_", None) is None:
+        if (not training or getattr(net, "ema_module_", None) is None
+                or net.ema_decay is None):
             return
         # As in the Mean Teacher code: the plain average of the weights so
         # far until 1 / (1 - decay) steps have passed.
@@ -174,7 +175,8 @@ class EMAEvalMixin:
 
     def infer(self, x, **fit_params):
         ema = getattr(self, "ema_module_", None)
-        if ema is not None and not self.module_.training:
+        # ema_decay set to None after a fit: the network itself answers.
+        if ema is not None and self.ema_decay is not None and not self.module_.training:
             ema.eval()
             with torch.no_grad():
                 return ema(to_tensor(x, device=self.device), **fit_params)

@@ -145,8 +145,10 @@ class FixMatchClassifier(EMAEvalMixin, BaseSemiSupervisedNet):
 
     def compute_loss(self, batch, **fit_params):
         n_l, n_u = batch.x_l.shape[0], batch.x_u.shape[0]
-        x = torch.cat([self.weak(batch.x_l), self.weak(batch.x_u),
-                       self.strong(batch.x_u)])
+        views = [self.weak(batch.x_l)]
+        if n_u:  # mu=0, or no unlabeled row to draw from
+            views += [self.weak(batch.x_u), self.strong(batch.x_u)]
+        x = torch.cat(views)
         logits = self.infer(x, **fit_params)
         logits_l = logits[:n_l]
         loss = self.get_loss(logits_l, batch.y_l, training=True)

@@ -9,7 +9,13 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from .. import UNLABELED
 
-__all__ = ["check_partially_labeled", "labeled_mask", "AllLabeledWarning"]
+__all__ = [
+    "AllLabeledWarning",
+    "as_label_array",
+    "check_partially_labeled",
+    "check_string_minus_one",
+    "labeled_mask",
+]
 
 
 class AllLabeledWarning(UserWarning):
@@ -39,6 +45,63 @@ def _is_unlabeled_scalar(value):
     )
 
 
+def as_label_array(y):
+    """``y`` as an array, keeping the integer ``-1`` of a list next to strings.
+
+    ``np.asarray(["cat", -1])`` gives the strings ``'cat'`` and ``'-1'``; a
+    list (or tuple) with a string in it becomes an object array instead, so
+    its ``-1`` still marks an unlabeled row. Arrays, Series and other
+    array-likes are converted with ``np.asarray``.
+
+    Parameters
+    ----------
+    y : array-like
+
+    Returns
+    -------
+    y : ndarray
+
+    Examples
+    --------
+    >>> from sklabelfree.utils.validation import as_label_array
+    >>> as_label_array(["cat", -1, "dog"])
+    array(['cat', -1, 'dog'], dtype=object)
+    """
+    if isinstance(y, (list, tuple)) and any(isinstance(v, (str, np.str_)) for v in y):
+        out = np.empty(len(y), dtype=object)
+        out[:] = list(y)
+        return out
+    if isinstance(y, (list, tuple)) and len(y) == 0:
+        return np.empty(0, dtype=int)
+    return np.asarray(y)
+
+
+def check_string_minus_one(y, who=""):
+    """Refuse a string array that holds ``'-1'`` (meant as the integer -1).
+
+    Parameters
+    ----------
+    y : ndarray
+    who : str, default=''
+        Prefix of the message (the estimator's name and a colon).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklabelfree.utils.validation import check_string_minus_one
+    >>> check_string_minus_one(np.array(["a", "-1"]))
+    Traceback (most recent call last):
+    ...
+    ValueError: y contains the string '-1'. ...
+    """
+    if y.dtype.kind in "US" and np.any(y == str(UNLABELED)):
+        raise ValueError(
+            f"{who}y contains the string '-1'. Unlabeled rows are marked with "
+            "the integer -1; use a list or an object array, e.g. "
+            "np.array(['cat', -1, 'dog'], dtype=object)."
+        )
+
+
 def labeled_mask(y):
     """Boolean mask of the labeled rows of a partially labeled target.
 
@@ -62,7 +125,7 @@ def labeled_mask(y):
     >>> labeled_mask([0, -1, 2])
     array([ True, False,  True])
     """
-    y = np.asarray(y)
+    y = as_label_array(y)
     if y.dtype.kind == "O":
         flat = np.fromiter(
             (not _is_unlabeled_scalar(v) for v in y.ravel()), dtype=bool, count=y.size
@@ -142,15 +205,10 @@ def check_partially_labeled(
             f"{who}requires y to be passed, but the target y is None. "
             "Mark unlabeled rows with -1."
         )
-    y = column_or_1d(y, warn=True)
+    y = column_or_1d(as_label_array(y), warn=True)
     y = np.array(y, copy=True)
     if y.dtype.kind in "US":
-        if np.any(y == str(UNLABELED)):
-            raise ValueError(
-                f"{who}y contains the string '-1'. Unlabeled rows are marked with "
-                "the integer -1; use an object array, e.g. "
-                "np.array(['cat', -1, 'dog'], dtype=object)."
-            )
+        check_string_minus_one(y, who)
         y = y.astype(object)
     if y.dtype.kind == "f" and np.isnan(y).any():
         raise ValueError(
