@@ -299,3 +299,93 @@ def test_vicreg_beats_raw_pixels_on_digits():
         Xte.reshape(len(Xte), -1), yte)
     enc = VICRegEncoder(random_state=0).fit(Xtr)
     assert linear_probe_score(enc, Xtr, ylab, Xte, yte) > raw + 0.03
+
+
+# --------------------------------------------------------------------- robustness
+def test_set_params_on_a_fitted_encoder_with_module_named_parameters(digits):
+    from sklabelfree.self_supervised import MAEEncoder
+
+    X, _ = digits
+    moco = _tiny(MoCoEncoder).fit(X[:64])
+    moco.set_params(queue_size=64, lr=1e-3)   # 'queue_size' begins like the queue_ module
+    moco.fit(X[:64])
+    assert moco.queue_.size == 64
+    mae = MAEEncoder(max_epochs=1, batch_size=32, random_state=0).fit(X[:64])
+    mae.set_params(decoder_dim=16)
+    mae.fit(X[:64])
+    assert mae.decoder_.embed.out_features == 16
+
+
+def test_a_failed_refit_leaves_the_encoder_unfitted(digits):
+    from sklearn.exceptions import NotFittedError
+
+    from sklabelfree.self_supervised import MAEEncoder
+
+    X, _ = digits
+    mae = MAEEncoder(max_epochs=1, batch_size=32, random_state=0).fit(X[:64])
+    with pytest.raises(ValueError, match="patch_size"):
+        mae.fit(X[:64, :, :7, :7])
+    with pytest.raises(NotFittedError):
+        mae.transform(X[:2])
+
+
+def test_warm_start_continues_and_refuses_another_shape(digits):
+    X, _ = digits
+    enc = _tiny(AutoEncoder, warm_start=True).fit(X[:64])
+    first = [p.detach().clone() for p in enc.module_.parameters()]
+    enc.fit(X[:64])
+    # Continued (not re-initialised, which the same seed would reproduce).
+    fresh = _tiny(AutoEncoder).fit(X[:64])
+    assert not all(torch.equal(a, b) for a, b in zip(fresh.module_.parameters(),
+                                                      enc.module_.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(first, enc.module_.parameters()))
+    with pytest.raises(ValueError, match="warm_start=True continues"):
+        enc.fit(X[:64].reshape(64, -1))
+
+
+def test_cpc_module_latent_dim_wins():
+    from sklabelfree.self_supervised import CPCEncoder
+
+    S = _rand(30, 1, 64).numpy()
+    enc = CPCEncoder(max_epochs=1, batch_size=16, module__latent_dim=16, random_state=0).fit(S)
+    assert enc.module_.encoder.latent_dim == 16
+
+
+def test_weak_views_of_wide_images():
+    # The shift is sized by the shorter side (reflection cannot exceed it).
+    W = _rand(30, 1, 4, 40).numpy()
+    Z = _tiny(SimCLREncoder, augment="weak").fit(W).transform(W[:3])
+    assert np.isfinite(Z).all()
+
+
+def test_piecewise_embedding_changes_at_the_next_fit(digits):
+    from sklabelfree.self_supervised import JigsawEncoder
+
+    X, _ = digits
+    enc = JigsawEncoder(max_epochs=1, random_state=0).fit(X[:64])
+    width = enc.transform(X[:2]).shape[1]
+    enc.set_params(embedding="image")
+    assert enc.transform(X[:2]).shape[1] == width == len(enc.get_feature_names_out())
+    enc.set_output(transform="pandas")
+    assert enc.transform(X[:2]).shape == (2, width)
+
+
+def test_zero_shot_labels_of_mixed_types_and_bad_templates():
+    from sklabelfree.self_supervised import CLIPEncoder, ZeroShotClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(20, 1, 8, 8).astype("float32")
+    captions = ["a two"] * 10 + ["a zed"] * 10
+    clip = CLIPEncoder(max_epochs=1, batch_size=10, random_state=0).fit(X, captions)
+    zs = ZeroShotClassifier(clip, {2: "two", "z": "zed"}).fit()
+    assert zs.classes_.tolist() == [2, "z"]
+    assert set(zs.predict(X).tolist()) <= {2, "z"}
+    with pytest.raises(ValueError, match="cannot be filled with a class name alone"):
+        ZeroShotClassifier(clip, ["two", "zed"], templates=["{} in {set}"]).fit()
+
+
+def test_cutout_of_size_zero_cuts_nothing():
+    from sklabelfree.augment import Cutout
+
+    x = torch.ones(3, 1, 8, 8)
+    assert torch.equal(Cutout(size=0.0)(x, torch.Generator().manual_seed(0)), x)

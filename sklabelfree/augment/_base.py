@@ -132,7 +132,9 @@ class RandomShift(Augmentation):
     Parameters
     ----------
     max_shift : int, default=1
-        Largest shift in pixels (or time steps).
+        Largest shift in pixels (or time steps). With ``'reflect'`` it is
+        capped at one less than the shorter side (a reflection cannot be
+        longer).
     padding_mode : {'reflect', 'replicate', 'zeros'}, default='reflect'
 
     Examples
@@ -150,6 +152,9 @@ class RandomShift(Augmentation):
 
     def __call__(self, x, generator=None):
         s = int(self.max_shift)
+        if self.padding_mode == "reflect" and x.dim() in (3, 4):
+            # A reflection is at most one pixel shorter than the side.
+            s = min(s, min(x.shape[2:]) - 1)
         if s <= 0:
             return x
         n, c = x.shape[:2]
@@ -291,7 +296,8 @@ class Cutout(Augmentation):
     ----------
     size : float, default=0.5
         Side of the square as a fraction of the image side (or length of the
-        segment as a fraction of the signal).
+        segment as a fraction of the signal); a hole has at least one
+        pixel, and 0 cuts nothing.
     p : float, default=1.0
         Probability that a sample gets a hole.
     fill : float, default=0.0
@@ -317,6 +323,8 @@ class Cutout(Augmentation):
             raise ValueError(
                 f"Cutout needs signals (n, c, L) or images (n, c, h, w), got "
                 f"{tuple(x.shape)}.")
+        if self.size <= 0:
+            return x
         mask = torch.ones((n,) + tuple(spatial), dtype=torch.bool, device=dev)
         for axis, size in enumerate(spatial):
             half = max(1, int(round(self.size * size))) / 2

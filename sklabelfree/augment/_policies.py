@@ -237,8 +237,9 @@ def make_augmentation(kind, strength="weak", *, flip=False, size=None):
         Add random flips (images and signals), only where a flip keeps the
         class.
     size : int or None
-        Image side or signal length, to size the shift; None uses 1 pixel
-        (images) or 1 step (signals).
+        Image side (the shorter one of a non-square image) or signal
+        length, to size the shift; None uses 1 pixel (images) or 1 step
+        (signals).
 
     Returns
     -------

@@ -214,7 +214,7 @@ class BaseFewShotNet(EmbeddingNetMixin, TransformerMixin, NeuralNet):
             return value
         strength = "weak" if value == "auto" else value
         kind = input_kind(self.input_shape_)
-        size = self.input_shape_[-1] if kind != "tabular" else None
+        size = min(self.input_shape_[1:]) if kind != "tabular" else None
         return make_augmentation(kind, strength, size=size)
 
     def _validate_training_data(self, X, y, first):

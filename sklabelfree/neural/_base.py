@@ -454,7 +454,7 @@ class BaseSemiSupervisedNet(SeededNetMixin, SemiSupervisedMixin, NeuralNetClassi
         if isinstance(value, str):
             strength = strength if value == "auto" else value
             kind = input_kind(self.input_shape_)
-            size = self.input_shape_[-1] if kind != "tabular" else None
+            size = min(self.input_shape_[1:]) if kind != "tabular" else None
             return make_augmentation(kind, strength, size=size)
         return value
 

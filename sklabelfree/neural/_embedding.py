@@ -5,7 +5,7 @@ import inspect
 
 import numpy as np
 import torch
-from sklearn.base import TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
@@ -160,6 +160,34 @@ class EmbeddingNetMixin(SeededNetMixin, TransformerMixin):
         prefix = type(self).__name__.lower()
         return np.asarray([f"{prefix}{i}" for i in range(self._embedding_dim())],
                           dtype=object)
+
+    def set_params(self, **params):
+        """Set parameters, as skorch's ``NeuralNet.set_params`` does.
+
+        skorch reads a key that starts with the name of a module attribute
+        (``queue_``, ``decoder_``) as a parameter of that module; the
+        net's own constructor parameters that such a name begins
+        (``queue_size``, ``decoder_dim``) are set as they are named. Every
+        other key goes to skorch (``lr`` updates the optimizer in place).
+
+        Parameters
+        ----------
+        **params : dict
+
+        Returns
+        -------
+        self
+        """
+        own = set(self._get_param_names())
+        prefixes = getattr(self, "prefixes_", ())
+        misread = [key for key in params if key in own and key not in prefixes
+                   and any(key.startswith(p) for p in prefixes)]
+        plain = {key: params.pop(key) for key in misread}
+        if plain:
+            BaseEstimator.set_params(self, **plain)
+        if params:
+            super().set_params(**params)
+        return self
 
     @available_if(lambda self: False)
     def predict(self, X):

@@ -59,7 +59,11 @@ class CosineDecay(Callback):
     ``k = net.n_steps_`` and ``K = net.max_epochs * net.steps_per_epoch_``
     (FixMatch's schedule). It does nothing when ``net.lr_schedule`` is
     ``'constant'``. The initial rate of each group is read at the start of
-    each ``fit`` so that a rate set with ``set_params`` is honoured.
+    each ``fit`` so that a rate set with ``set_params`` is honoured. ``k``
+    counts the steps since ``fit``: once the ``K`` steps of the schedule
+    are done, later ``partial_fit`` calls train at its final rate, ``lr_0
+    cos(7 pi / 16)`` (about ``0.195 lr_0``), continuing the schedule rather
+    than restarting it.
 
     Examples
     --------
@@ -86,8 +90,8 @@ class CosineDecay(Callback):
             group["lr"] = lr * factor
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
-        # Leave the optimizer at its initial rates, so that a later
-        # partial_fit starts from them.
+        # Leave the optimizer at its initial rates between calls (what a
+        # refit reads); the next step sets the scheduled rate again.
         if self.base_lrs_ is not None:
             for group, lr in zip(net.optimizer_.param_groups, self.base_lrs_):
                 group["lr"] = lr

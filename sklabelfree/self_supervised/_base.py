@@ -59,7 +59,7 @@ def view_augmentation(sample_shape, strength="strong"):
                            GaussianNoise(std=0.2, relative=True)])
     """
     kind = input_kind(sample_shape)
-    size = sample_shape[-1] if kind != "tabular" else None
+    size = min(sample_shape[1:]) if kind != "tabular" else None
     if strength == "weak" or kind == "signal":
         return make_augmentation(kind, strength, size=size)
     if kind == "image":
@@ -238,6 +238,11 @@ class BaseSelfSupervisedEncoder(EmbeddingNetMixin, TransformerMixin, NeuralNet):
     def fit(self, X, y=None, **fit_params):
         """Train the encoder on the rows of ``X``, without labels.
 
+        The network is built afresh, unless ``warm_start=True`` and a
+        network of an earlier fit exists: then training continues from it
+        (same sample shape required). If building the network fails, the
+        error is raised and the encoder is left unfitted.
+
         Parameters
         ----------
         X : array-like or tensor of shape (n, d), (n, c, L) or (n, c, h, w)
@@ -253,15 +258,29 @@ class BaseSelfSupervisedEncoder(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         """
         self._check_own_params()
         X = self._validate_X(X, first=True)
+        input_shape = tuple(int(s) for s in X.shape[1:])
+        keep = self.warm_start and self.initialized_ and hasattr(self, "input_shape_")
+        if keep and input_shape != self.input_shape_:
+            raise ValueError(
+                f"{type(self).__name__}: warm_start=True continues the network of the "
+                f"previous fit, on samples of shape {self.input_shape_}; these have "
+                f"shape {input_shape}. Set warm_start=False to start afresh.")
         self._fit_data(X)
-        self.input_shape_ = tuple(int(s) for s in X.shape[1:])
+        self.input_shape_ = input_shape
         if X.ndim == 2:
             self.n_features_in_ = int(X.shape[1])
         elif hasattr(self, "n_features_in_"):
             del self.n_features_in_
         self.n_steps_ = 0
         with self._seeded():
-            self.initialize()
+            if not keep:
+                try:
+                    self.initialize()
+                except BaseException:
+                    # Neither the previous network (it was built for other
+                    # data) nor a new one: the encoder is not fitted.
+                    self.initialized_ = False
+                    raise
             self._train(X, fit_params)
         return self
 

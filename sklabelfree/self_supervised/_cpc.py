@@ -15,9 +15,10 @@ from ._base import BaseSelfSupervisedEncoder
 __all__ = ["CPCEncoder"]
 
 
-def _default_signal_encoder(signal_shape, latent_dim, **kwargs):
-    """The encoder of ``module=None``; ``module__latent_dim`` wins over ``latent_dim``."""
-    kwargs.setdefault("latent_dim", latent_dim)
+def _default_signal_encoder(signal_shape, output_dim, **kwargs):
+    """The encoder of ``module=None``: ``latent_dim`` is ``output_dim`` (the
+    estimator's ``latent_dim``) unless ``module__latent_dim`` is given."""
+    kwargs.setdefault("latent_dim", output_dim)
     return CPCSignalEncoder(signal_shape[0], **kwargs)
 
 

@@ -217,7 +217,10 @@ class _PiecewiseEncoder(_PretextEncoder):
         self.piece_dim_ = self.feature_dim_
         self.head_ = ProjectionHead(self.piece_dim_ * self._n_inputs(), self._n_classes(),
                                     hidden_features=self.hidden_dim)
-        if self.embedding == "grid":
+        # The embedding of this fit: set_params(embedding=...) takes effect
+        # at the next fit, with feature_dim_ and the trunk check.
+        self.embedding_ = self.embedding
+        if self.embedding_ == "grid":
             self.feature_dim_ = self.piece_dim_ * self._grid_pieces(
                 torch.zeros((1, *full))).shape[1]
             return self
@@ -240,7 +243,7 @@ class _PiecewiseEncoder(_PretextEncoder):
         return self._features_of(self.module_, pieces.flatten(0, 1)).reshape(n, -1)
 
     def features(self, x):
-        if self.embedding == "grid":
+        if self.embedding_ == "grid":
             return self.piece_features(self._grid_pieces(x))
         return super().features(x)
 

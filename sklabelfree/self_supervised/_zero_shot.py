@@ -1,6 +1,6 @@
 """Zero-shot classification with a trained CLIP encoder and prompts for the classes."""
 
-from numbers import Real
+from numbers import Number, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
@@ -55,6 +55,13 @@ def _check_templates(templates):
         if not isinstance(t, str) or "{}" not in t:
             raise ValueError(f"Each template must be a string with '{{}}' where the class "
                              f"name goes, got {t!r}.")
+        try:
+            t.format("name")
+        except (IndexError, KeyError, ValueError) as exc:
+            raise ValueError(
+                f"The template {t!r} cannot be filled with a class name alone "
+                f"({type(exc).__name__}: {exc}); write other braces as '{{{{' and "
+                "'}}'.") from exc
     return templates
 
 
@@ -253,7 +260,12 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
                          for class_names in names]
         labels = np.empty(len(classes), dtype=object)
         labels[:] = classes
-        self.classes_ = np.asarray(classes) if np.asarray(classes).ndim == 1 else labels
+        # One type of label: a plain array; mixed types (2 and 'z') or
+        # tuples stay objects, so that predict gives the labels as given.
+        kinds = {"str" if isinstance(c, str) else "number" if isinstance(c, Number)
+                 else "other" for c in classes}
+        as_array = np.asarray(classes) if kinds != {"other"} and len(kinds) == 1 else None
+        self.classes_ = as_array if as_array is not None and as_array.ndim == 1 else labels
         if self.logit_scale is None:
             self.logit_scale_ = float(self.clip.logit_scale_().detach())
         else:
