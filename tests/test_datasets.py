@@ -77,3 +77,25 @@ def test_image_half_views():
     assert top.max() == 31 and bottom.min() == 32
     with pytest.raises(ValueError, match="axis must be"):
         image_half_views((8, 8), axis="depth")
+
+
+def test_bunch_images_are_scaled_like_data():
+    bunch = load_digits_images(return_X_y=False)
+    np.testing.assert_array_equal(bunch.images, bunch.data.reshape(-1, 8, 8))
+    assert bunch.images.max() == 1.0
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(n_labels=25), ValueError, "a positive multiple of 10"),
+    (dict(n_labels=2000), ValueError, "at most 1220 labels"),
+    (dict(n_labels=20, random_state=np.random.RandomState(0)), TypeError,
+     "random_state must be an int"),
+])
+def test_digits_benchmark_split_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        digits_benchmark_split(**kwargs)
+
+
+def test_make_partially_labeled_needs_a_full_target():
+    with pytest.raises(ValueError, match="already contains -1"):
+        make_partially_labeled([0, 1, -1, -1, 0, 1], 3, random_state=0)

@@ -102,3 +102,25 @@ def test_plain_kfold_with_labeled_scorer():
                              cv=KFold(3, shuffle=True, random_state=0),
                              scoring=make_labeled_scorer("accuracy"))
     assert scores.shape == (3,) and (scores > 0.5).all()
+
+
+def test_a_list_of_strings_keeps_its_minus_one():
+    y = ["a", "b", -1, "a", "b", -1, "a", "b"]
+    for cv in (SemiSupervisedKFold(2), SemiSupervisedStratifiedKFold(2)):
+        for train, test in cv.split(np.zeros((8, 1)), y):
+            assert {2, 5} <= set(train.tolist()) and not {2, 5} & set(test.tolist())
+    X = np.array([[0.0], [1.0], [0.1], [0.2], [0.9], [0.5], [0.0], [1.0]])
+    clf = LogisticRegression().fit(X[[0, 1, 3, 4]], ["a", "b", "a", "b"])
+    scorer = make_labeled_scorer("accuracy")
+    assert scorer(clf, X, y) == scorer(clf, X, np.array(y, dtype=object)) == 1.0
+
+
+def test_all_estimators_filters():
+    from sklabelfree.utils.discovery import all_estimators
+
+    names = [name for name, _ in all_estimators("classifier")]
+    assert {"ActiveLearner", "PseudoLabelClassifier", "PrototypeClassifier",
+            "FixMatchClassifier", "ZeroShotClassifier"} <= set(names)
+    assert "SimCLREncoder" not in names and "CORAL" not in names
+    assert all_estimators("regressor") == [
+        (n, c) for n, c in all_estimators() if getattr(c, "_estimator_type", None) == "regressor"]

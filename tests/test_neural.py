@@ -19,7 +19,7 @@ from sklabelfree.augment import (
     SwapNoise,
     make_augmentation,
 )
-from sklabelfree.datasets import digits_benchmark_split
+from sklabelfree.datasets import digits_benchmark_split, load_digits_images
 from sklabelfree.neural import (
     LabeledUnlabeledIterator,
     TensorBatchIterator,
@@ -287,3 +287,36 @@ def test_relative_noise_leaves_a_single_row_finite():
     assert torch.equal(out, x)
     many = GaussianNoise(0.1, relative=True)(torch.rand(4, 5), torch.Generator().manual_seed(0))
     assert torch.isfinite(many).all()
+
+
+def test_losses_refuse_non_positive_temperatures_and_bad_codes():
+    from sklabelfree.nn.losses import (
+        class_prototypes,
+        info_nce_loss,
+        mixmatch_guess_labels,
+        nt_xent_loss,
+    )
+
+    z = torch.randn(4, 3)
+    for loss in (lambda t: nt_xent_loss(z, z, temperature=t),
+                 lambda t: info_nce_loss(z, z, temperature=t),
+                 lambda t: mixmatch_guess_labels(torch.randn(2, 4, 3), t)):
+        for t in (0.0, -1.0):
+            with pytest.raises(ValueError, match="temperature must be positive"):
+                loss(t)
+    with pytest.raises(ValueError, match=r"class codes in \[0, n_classes\)"):
+        class_prototypes(z, torch.tensor([0, 1, 2, 1]), n_classes=2)
+    with pytest.raises(ValueError, match=r"class codes in \[0, n_classes\)"):
+        class_prototypes(z, torch.tensor([0, -1, 1, 1]))
+
+
+def test_vat_perturbation_has_norm_eps_on_float32_digits():
+    from sklabelfree.nn import ConvNet2d
+    from sklabelfree.nn.losses import vat_perturbation
+
+    X, _ = load_digits_images()
+    x = torch.as_tensor(X[:64])
+    torch.manual_seed(0)
+    net = ConvNet2d(1, 10, width=8, input_size=8).eval()
+    r = vat_perturbation(net, x, net(x), eps=1.0, generator=torch.Generator().manual_seed(0))
+    np.testing.assert_allclose(r.flatten(1).norm(dim=1).numpy(), 1.0, rtol=1e-4)

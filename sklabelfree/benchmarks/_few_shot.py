@@ -476,6 +476,11 @@ def run_few_shot(methods=None, *, shots=DEFAULT_SHOTS, n_episodes=DEFAULT_EPISOD
     say = progress or (lambda line: None)
     X_base, y_base, X_new, y_new = _data()
     flat_new = X_new.reshape(len(X_new), -1)
+    smallest = int(np.unique(y_new, return_counts=True)[1].min())
+    if max(shots) + N_QUERY > smallest:
+        raise BenchmarkConfigError(
+            f"shots must leave {N_QUERY} queries per class: the smallest new class has "
+            f"{smallest} images, so at most {smallest - N_QUERY} shots; got {max(shots)}.")
 
     from ..few_shot import evaluate_episodes
 

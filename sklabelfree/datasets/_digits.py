@@ -1,5 +1,7 @@
 """The digits data set (shipped with scikit-learn) as images or rows."""
 
+import numbers
+
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
@@ -42,6 +44,7 @@ def load_digits_images(as_images=True, return_X_y=True):
     if return_X_y:
         return X, y
     digits.data = X
+    digits.images = X.reshape(-1, 8, 8)
     digits.target = y
     return digits
 
@@ -56,7 +59,8 @@ def digits_benchmark_split(n_labels, random_state=0, as_images=False):
     Parameters
     ----------
     n_labels : int
-        Total number of labels kept in the training part (10 classes).
+        Total number of labels kept in the training part: a multiple of 10,
+        the same number for each class.
     random_state : int, default=0
         The seed of both the split and the draw of labels.
     as_images : bool, default=False
@@ -79,14 +83,27 @@ def digits_benchmark_split(n_labels, random_state=0, as_images=False):
     >>> X_tr.shape, int((y_tr != -1).sum()), X_te.shape
     ((1257, 64), 20, (540, 64))
     """
+    if not isinstance(random_state, numbers.Integral) or isinstance(random_state, bool):
+        raise TypeError(
+            f"random_state must be an int (the seed of the split and of the labels), "
+            f"got {random_state!r}.")
+    if (not isinstance(n_labels, numbers.Integral) or isinstance(n_labels, bool)
+            or n_labels < 10 or n_labels % 10):
+        raise ValueError(
+            f"n_labels must be a positive multiple of 10 (the same number of labels "
+            f"for each of the 10 classes), got {n_labels!r}.")
     X, y = load_digits_images(as_images=as_images)
     X_tr, X_te, y_tr, y_te = train_test_split(
         X, y, test_size=0.3, stratify=y, random_state=random_state
     )
     rng = np.random.RandomState(random_state)
     per_class = n_labels // 10
-    if per_class < 1:
-        raise ValueError(f"n_labels must be at least 10 (one per class), got {n_labels}.")
+    smallest = int(np.bincount(y_tr).min())
+    if per_class > smallest:
+        raise ValueError(
+            f"n_labels={n_labels} asks for {per_class} labels per class, but the "
+            f"training part has only {smallest} rows of its smallest class: at most "
+            f"{10 * smallest} labels.")
     keep = np.zeros(y_tr.shape[0], dtype=bool)
     for c in range(10):
         rows = np.flatnonzero(y_tr == c)

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state, column_or_1d
 
 from .. import UNLABELED
+from ..utils.validation import labeled_mask
 
 
 def make_partially_labeled(y, n_labeled, per_class=True, random_state=None):
@@ -52,6 +53,10 @@ def make_partially_labeled(y, n_labeled, per_class=True, random_state=None):
         )
     if y.dtype.kind == "f" and np.isnan(y).any():
         raise ValueError("y contains NaN; make_partially_labeled needs a full target.")
+    if not labeled_mask(y).all():
+        raise ValueError(
+            "y already contains -1 (unlabeled rows); make_partially_labeled needs a "
+            "full target, with every row labeled.")
     rng = check_random_state(random_state)
     if y.dtype.kind in "US":
         out = y.astype(object)

@@ -64,13 +64,13 @@ def all_estimators(type_filter=None):
                 found[attr] = obj
     items = sorted(found.items())
     if type_filter is not None:
-        from sklearn.base import is_classifier, is_regressor
+        from sklearn.base import ClassifierMixin, RegressorMixin
 
         def keep(cls):
             if type_filter == "classifier":
-                return is_classifier(cls)
+                return issubclass(cls, ClassifierMixin)
             if type_filter == "regressor":
-                return is_regressor(cls)
+                return issubclass(cls, RegressorMixin)
             if type_filter == "transformer":
                 return hasattr(cls, "transform")
             raise ValueError(f"unknown type_filter {type_filter!r}")

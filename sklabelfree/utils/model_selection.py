@@ -14,7 +14,7 @@ from sklearn.model_selection._split import BaseCrossValidator
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
-from .validation import labeled_mask
+from .validation import as_label_array, labeled_mask
 
 __all__ = [
     "SemiSupervisedKFold",
@@ -80,7 +80,7 @@ class _BaseSemiSupervisedSplit(BaseCrossValidator):
                 f"{type(self).__name__} needs y to tell labeled rows from "
                 "unlabeled ones (-1)."
             )
-        y = np.asarray(y)
+        y = as_label_array(y)
         if X is not None and _num_samples(X) != y.shape[0]:
             raise ValueError(
                 f"X has {_num_samples(X)} rows but y has {y.shape[0]}."
@@ -191,7 +191,7 @@ class _LabeledScorer:
         self.scorer = scorer
 
     def __call__(self, estimator, X, y, **kwargs):
-        y = np.asarray(y)
+        y = as_label_array(y)
         mask = labeled_mask(y)
         if not mask.any():
             raise ValueError("Cannot score: every row of y is unlabeled (-1).")

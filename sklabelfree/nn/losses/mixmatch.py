@@ -36,6 +36,8 @@ def mixmatch_guess_labels(logits, temperature):
     >>> mixmatch_guess_labels(logits, 0.5)  # mean (0.6, 0.4), sharpened
     tensor([[0.6923, 0.3077]])
     """
+    if float(temperature) <= 0:
+        raise ValueError(f"temperature must be positive, got {float(temperature)!r}.")
     if logits.dim() != 3:
         raise ValueError(
             f"logits must have shape (K, n, n_classes), got {tuple(logits.shape)}.")

@@ -35,6 +35,11 @@ def class_prototypes(embeddings, labels, n_classes=None):
     tensor([[1., 0.],
             [0., 4.]])
     """
+    if labels.numel() and (int(labels.min()) < 0 or (
+            n_classes is not None and int(labels.max()) >= n_classes)):
+        raise ValueError(
+            f"labels must be class codes in [0, n_classes); got values from "
+            f"{int(labels.min())} to {int(labels.max())} with n_classes={n_classes}.")
     labels = labels.long()
     if n_classes is None:
         n_classes = int(labels.max()) + 1

@@ -56,7 +56,7 @@ def kl_div_with_logits(p_logits, q_logits, reduction="mean"):
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def vat_perturbation(model, x, logits, *, eps, xi=1e-6, n_power=1, generator=None,
+def vat_perturbation(model, x, logits, *, eps, xi=1e-2, n_power=1, generator=None,
                      d=None):
     """The virtual adversarial perturbation ``r_adv`` of each sample (Algorithm 1).
 
@@ -76,8 +76,11 @@ def vat_perturbation(model, x, logits, *, eps, xi=1e-6, n_power=1, generator=Non
         ``model(x)``, the target ``p(x)`` (detached here).
     eps : float
         Norm of the perturbation.
-    xi : float, default=1e-6
-        Finite-difference step of the power iteration.
+    xi : float, default=1e-2
+        Finite-difference step of the power iteration (norm of ``xi d``).
+        The paper's 1e-6 falls below the resolution of float32 inputs of
+        order 1: ``x + xi d`` then equals ``x`` and the perturbation is
+        zero; 1e-2 is small against ``eps`` and the input scale.
     n_power : int, default=1
         Number of power iterations.
     generator : torch.Generator or None, default=None
@@ -114,7 +117,7 @@ def vat_perturbation(model, x, logits, *, eps, xi=1e-6, n_power=1, generator=Non
     return eps * _l2_normalize(d).detach()
 
 
-def vat_loss(model, x, logits, *, eps, xi=1e-6, n_power=1, generator=None):
+def vat_loss(model, x, logits, *, eps, xi=1e-2, n_power=1, generator=None):
     """The local distributional smoothness ``LDS = mean_b KL(p(x_b) || p(x_b + r_adv_b))``.
 
     ``p(x)`` (from ``logits``) is a constant; gradients flow through the
