@@ -440,3 +440,23 @@ def test_bad_params(digits):
 def test_fit_on_device(device, digits, colour):
     check_fit_on_device(InpaintingEncoder(device=device, **TINY), digits[0], device)
     check_fit_on_device(ColorizationEncoder(device=device, **TINY), colour[0], device)
+
+
+def test_rebalancing_weights_with_an_empty_bin_and_lam_out_of_range():
+    from sklabelfree.nn.losses.colorization import class_rebalancing_weights
+
+    w = class_rebalancing_weights(torch.tensor([3.0, 0.0, 1.0]), sigma=0, lam=0.0)
+    assert torch.isfinite(w).all() and float(w[1]) == 0.0
+    # The expectation over the empirical distribution is 1 (the paper's normalisation).
+    assert float((torch.tensor([0.75, 0.0, 0.25]) * w).sum()) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match=r"lam must be in \[0, 1\]"):
+        class_rebalancing_weights(torch.tensor([3.0, 1.0]), sigma=0, lam=1.5)
+
+
+def test_masked_reconstruction_loss_needs_one_weight_channel():
+    from sklabelfree.nn.losses.inpainting import masked_reconstruction_loss
+
+    ones, zeros = torch.ones(1, 3, 2, 2), torch.zeros(1, 3, 2, 2)
+    assert float(masked_reconstruction_loss(ones, zeros, torch.ones(1, 1, 2, 2))) == 1.0
+    with pytest.raises(ValueError, match="weights must have one channel"):
+        masked_reconstruction_loss(ones, zeros, torch.ones(1, 3, 2, 2))

@@ -343,3 +343,16 @@ def test_mae_bad_input_and_params(digits):
 def test_fit_on_device(device, digits):
     X, _ = digits
     check_fit_on_device(_tiny(device=device), X, device)
+
+
+def test_norm_pix_loss_needs_two_pixels_per_patch():
+    from sklabelfree.nn.losses.masked import normalize_patches
+
+    X = np.random.RandomState(0).rand(16, 1, 4, 4).astype("float32")
+    enc = MAEEncoder(module__patch_size=1, norm_pix_loss=True, max_epochs=1, batch_size=8,
+                     module__embed_dim=8, module__num_heads=2, decoder_dim=8,
+                     decoder_num_heads=2, random_state=0)
+    with pytest.raises(ValueError, match="needs at least 2 of them"):
+        enc.fit(X)
+    with pytest.raises(ValueError, match="at least 2 values per patch"):
+        normalize_patches(torch.ones(3, 1))

@@ -94,3 +94,17 @@ def test_column_vector_is_raveled_with_warning():
 def test_estimator_name_in_message():
     with pytest.raises(ValueError, match="^MyEstimator: y contains NaN"):
         check_partially_labeled([0.0, np.nan], estimator_name="MyEstimator")
+
+
+def test_the_string_minus_one_in_an_object_array_or_series_is_refused():
+    import pandas as pd
+
+    y = pd.Series(["yes", "no", "-1", "-1", "yes", "no"])
+    with pytest.raises(ValueError, match="string '-1'"):
+        check_partially_labeled(y)
+    with pytest.raises(ValueError, match="string '-1'"):
+        check_partially_labeled(np.array(["yes", "no", "-1"], dtype=object))
+    # The integer -1 next to strings is the unlabeled mark.
+    _, labeled, classes = check_partially_labeled(
+        np.array(["yes", "no", -1], dtype=object), warn_all_labeled=False)
+    assert labeled.tolist() == [True, True, False] and classes.tolist() == ["no", "yes"]

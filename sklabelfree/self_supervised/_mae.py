@@ -217,6 +217,12 @@ class MAEEncoder(BaseSelfSupervisedEncoder):
             raise ValueError(
                 f"{type(self).__name__}: the image size {h}x{w} is not divisible by "
                 f"patch_size={p}; each side must be a multiple of the patch size.")
+        if self.norm_pix_loss and p * p * self.input_shape_[0] < 2:
+            raise ValueError(
+                f"{type(self).__name__}(norm_pix_loss=True) standardises the pixels of "
+                f"each patch, which needs at least 2 of them; patches of {p}x{p} pixels "
+                f"of {self.input_shape_[0]} channel have 1. Use norm_pix_loss=False or "
+                "a larger patch_size.")
         self.module_ = module
         self._takes_return_features = forward_takes_return_features(module)
         self.feature_dim_ = self._feature_dim(module)

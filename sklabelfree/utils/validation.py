@@ -94,7 +94,13 @@ def check_string_minus_one(y, who=""):
     ...
     ValueError: y contains the string '-1'. ...
     """
-    if y.dtype.kind in "US" and np.any(y == str(UNLABELED)):
+    if y.dtype.kind in "US":
+        has = bool(np.any(y == str(UNLABELED)))
+    elif y.dtype.kind == "O":
+        has = any(isinstance(v, str) and v == str(UNLABELED) for v in y.ravel())
+    else:
+        has = False
+    if has:
         raise ValueError(
             f"{who}y contains the string '-1'. Unlabeled rows are marked with "
             "the integer -1; use a list or an object array, e.g. "
@@ -207,8 +213,8 @@ def check_partially_labeled(
         )
     y = column_or_1d(as_label_array(y), warn=True)
     y = np.array(y, copy=True)
+    check_string_minus_one(y, who)
     if y.dtype.kind in "US":
-        check_string_minus_one(y, who)
         y = y.astype(object)
     if y.dtype.kind == "f" and np.isnan(y).any():
         raise ValueError(

@@ -309,6 +309,8 @@ def class_rebalancing_weights(counts, bins=None, lam=0.5, sigma=5.0):
     >>> [round(v, 4) for v in w.tolist()]
     [0.8571, 1.4286]
     """
+    if not 0.0 <= float(lam) <= 1.0:
+        raise ValueError(f"lam must be in [0, 1], got {lam!r}.")
     p = counts.detach().to(torch.float64).flatten()
     if p.numel() == 0 or bool((p < 0).any()) or float(p.sum()) <= 0:
         raise ValueError("counts must be non-negative with a positive sum.")
@@ -322,7 +324,10 @@ def class_rebalancing_weights(counts, bins=None, lam=0.5, sigma=5.0):
         p = kernel @ p.cpu()
         p = (p / p.sum()).to(counts.device)
     q = p.numel()
-    w = 1.0 / ((1.0 - lam) * p + lam / q)
+    mix = (1.0 - lam) * p + lam / q
+    # With lam=0 a bin nobody saw has no weight (its 1/0 would poison the
+    # normalisation): it never appears as a target either.
+    w = torch.where(mix > 0, 1.0 / torch.where(mix > 0, mix, 1.0), torch.zeros_like(mix))
     w = w / (p * w).sum()
     return w.to(torch.float32)
 

@@ -155,6 +155,10 @@ def masked_reconstruction_loss(reconstruction, target, weights):
     if reconstruction.shape != target.shape:
         raise ValueError(f"reconstruction and target must have the same shape, got "
                          f"{tuple(reconstruction.shape)} and {tuple(target.shape)}.")
+    if weights.dim() != reconstruction.dim() or weights.shape[1] != 1:
+        raise ValueError(
+            f"weights must have one channel, shape (n, 1, h, w), got {tuple(weights.shape)}"
+            " (the same weight for every channel of a pixel).")
     err = (reconstruction - target).pow(2) * weights
     denom = weights.sum() * reconstruction.shape[1]
     return err.sum() / denom.clamp_min(1e-12)

@@ -115,6 +115,10 @@ def normalize_patches(patches, eps=1e-6):
     >>> normalize_patches(torch.tensor([[1.0, 3.0]]), eps=0.0)
     tensor([[-0.7071,  0.7071]])
     """
+    if patches.shape[-1] < 2:
+        raise ValueError(
+            "normalize_patches needs at least 2 values per patch (their variance); "
+            f"got patches of {patches.shape[-1]}.")
     mean = patches.mean(dim=-1, keepdim=True)
     var = patches.var(dim=-1, keepdim=True)
     return (patches - mean) / torch.sqrt(var + eps)
