@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn import config_context
 from sklearn.base import clone
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -217,6 +217,38 @@ def test_transformers_bad_input(Est):
         fitted.transform(X[:, :5])
 
 
+@pytest.mark.parametrize("Est", [CORAL, TCA])
+def test_transformers_ignore_a_regression_target_given_sample_domain(Est):
+    # The values of y are ignored when sample_domain says which rows are
+    # which: a continuous (or multi-output) target passes, as without it.
+    X, y, Xt, _ = _domains()
+    sd = np.where(y == -1, -1, 1)
+    ref = Est().fit(X, sample_domain=sd)
+    y_reg = np.random.RandomState(0).randn(len(y))
+    for target in (y_reg, np.column_stack([y_reg, y_reg])):
+        fitted = Est().fit(X, target, sample_domain=sd)
+        np.testing.assert_allclose(fitted.transform(Xt), ref.transform(Xt), atol=1e-8)
+    pipe = make_pipeline(Est(), Ridge()).fit(X, y_reg, **{
+        f"{Est.__name__.lower()}__sample_domain": sd})
+    assert pipe.predict(Xt).shape == (Xt.shape[0],)
+    # NaN on a source row is still an error; on a target row it is ignored.
+    y_nan = y_reg.copy()
+    y_nan[np.flatnonzero(sd < 0)[0]] = np.nan
+    Est().fit(X, y_nan, sample_domain=sd)
+    y_nan[0] = np.nan
+    with pytest.raises(ValueError, match="NaN on source rows"):
+        Est().fit(X, y_nan, sample_domain=sd)
+
+
+@pytest.mark.parametrize("Est", [CORAL, TCA])
+def test_transformers_need_a_1d_y_without_sample_domain(Est):
+    X, y, _, _ = _domains()
+    with pytest.raises(ValueError, match=re.escape(
+            f"y must be 1-D, of shape ({len(y)},), with -1 on the target rows; got "
+            f"shape ({len(y)}, 2)")):
+        Est().fit(X, np.column_stack([y, y]))
+
+
 def test_coral_needs_two_rows_per_domain_and_tca_enough_rows():
     X, y, _, _ = _domains()
     y_one = np.full_like(y, 0)
@@ -261,6 +293,13 @@ def test_shift_digits_is_deterministic_and_does_what_it_says():
         shift_digits(np.zeros((3, 10)))
     with pytest.raises(ValueError, match="contrast must be > 0"):
         shift_digits(X[:2], contrast=0)
+
+
+def test_shift_digits_refuses_a_scalar_shift():
+    X = np.zeros((2, 64))
+    with pytest.raises(ValueError, match=re.escape("shift must be a pair (down, right); "
+                                                   "got 1.0")):
+        shift_digits(X, shift=1.0)
 
 
 def test_make_shifted_digits_split():

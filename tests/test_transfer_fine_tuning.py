@@ -85,6 +85,23 @@ def test_unfreeze_after(digits_tasks):
     assert all(p.requires_grad for p in later.module_.trunk.parameters())
 
 
+def test_unfreeze_after_zero_trains_the_whole_trunk_from_the_start(digits_tasks):
+    source, X, y = digits_tasks
+    pretrained = source.ema_module_ if source.ema_module_ is not None else source.module_
+    before = {k: v.clone() for k, v in pretrained.state_dict().items()
+              if not k.startswith("head.")}
+    clf = FineTuningClassifier(source, unfreeze_after=0, max_epochs=1,
+                               random_state=0).fit(X[:80], y[:80])
+    assert clf.module_.frozen == []
+    assert all(p.requires_grad for p in clf.module_.trunk.parameters())
+    after = clf.module_.trunk.state_dict()
+    assert _changed(before, {k: after[k] for k in before}) >= {
+        k for k in before if k.endswith("weight")}
+    # The trunk's group trains at the smaller rate, as with freeze='none'.
+    assert clf.optimizer_.param_groups[1]["lr"] == pytest.approx(
+        clf.lr * clf.trunk_lr_factor)
+
+
 def test_plain_torch_module_and_cosine_head():
     X, y = load_digits(return_X_y=True)
     X = (X / 16).astype("float32")
@@ -111,6 +128,17 @@ def test_bad_encoders():
     with pytest.raises(ValueError, match="freeze prefix 'nope' matches no parameter"):
         FineTuningClassifier(MLP(64, 10, width=8), freeze=["nope"], max_epochs=1).fit(
             X, y[:50])
+
+
+def test_wrong_input_width_names_the_encoders_input(digits_tasks):
+    source, X, y = digits_tasks
+    with pytest.raises(ValueError, match=r"cannot take samples of shape \(40,\); it "
+                                         r"expects samples of shape \(64,\)"):
+        FineTuningClassifier(source, max_epochs=1).fit(X[:50, :40], y[:50])
+    with pytest.raises(ValueError, match=r"cannot take samples of shape \(40,\); it "
+                                         "expects 64 features"):
+        FineTuningClassifier(nn.Sequential(nn.Linear(64, 8), nn.ReLU()),
+                             max_epochs=1).fit(X[:50, :40], y[:50])
 
 
 def test_frozen_estimator_grid_search_and_pickle(digits_tasks):

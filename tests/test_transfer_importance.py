@@ -90,6 +90,37 @@ def test_kliep_likelihood_cross_validation_picks_a_width_from_the_grid():
     assert fixed.gamma_ == 0.5 and fixed.cv_scores_ is None
 
 
+def test_kliep_skips_kernel_widths_at_which_the_domains_do_not_overlap():
+    # The median heuristic follows the within-domain distances: at the wider
+    # widths of the grid the source rows' kernel values at every target
+    # centre underflow; those widths score -inf instead of crashing.
+    rng = np.random.RandomState(0)
+    X = rng.randn(80, 3)
+    y = np.r_[(X[:50, 0] > 0).astype(int), -np.ones(30, dtype=int)]
+    X[50:] += 40.0
+    clf = ImportanceWeightingClassifier(method="kliep", random_state=0).fit(X, y)
+    scores = np.array(list(clf.cv_scores_.values()))
+    assert np.isneginf(scores).any() and np.isfinite(scores).any()
+    assert clf.gamma_ == max(clf.cv_scores_, key=clf.cv_scores_.get)
+    assert np.isfinite(clf.weights_).all()
+    np.testing.assert_allclose(clf.weights_[:50].mean(), 1.0)
+
+
+def test_kliep_clear_error_when_the_kernel_is_too_narrow():
+    rng = np.random.RandomState(0)
+    X = rng.randn(80, 3)
+    y = np.r_[(X[:50, 0] > 0).astype(int), -np.ones(30, dtype=int)]
+    X[50:] += 0.5
+    with pytest.raises(ValueError, match=r"with gamma=1e\+06 the source rows are too far "
+                                         "from every target row"):
+        ImportanceWeightingClassifier(method="kliep", gamma=1e6).fit(X, y)
+    X_far = X.copy()
+    X_far[50:] += 1e4
+    with pytest.raises(ValueError, match="for every kernel width tried .* the domains "
+                                         "do not overlap"):
+        ImportanceWeightingClassifier(method="kliep", random_state=0).fit(X_far, y)
+
+
 def test_classifier_weights_use_the_prior_correction():
     # Same distribution in both domains: the ratio is n_s / n_t * p_t / p_s ~= 1.
     rng = np.random.RandomState(0)
@@ -163,6 +194,37 @@ def test_sample_weight_and_resample_modes():
     sw[:150] = 0.0
     c = ImportanceWeightingClassifier(method="kmm").fit(X, y, sample_weight=sw)
     assert not np.allclose(c.estimator_.coef_, a.estimator_.coef_)
+
+
+def test_sample_weight_multiplies_the_resampling_weights():
+    # KNeighborsClassifier.fit takes no sample_weight: the weights reach it
+    # by resampling, and a user's sample_weight multiplies them.
+    X, y, _ = gaussian_shift()
+    sw = np.ones(500)
+    sw[:150] = 0.0
+    clf = ImportanceWeightingClassifier(KNeighborsClassifier(3), method="kmm",
+                                        random_state=0).fit(X, y, sample_weight=sw)
+    assert clf.resample_indices_ is not None
+    assert clf.resample_indices_.min() >= 150  # zero weight: never drawn
+    with pytest.raises(ValueError, match=re.escape("sample_weight has shape (10,)")):
+        ImportanceWeightingClassifier(KNeighborsClassifier(3)).fit(
+            X, y, sample_weight=np.ones(10))
+    with pytest.raises(ValueError, match="KNeighborsClassifier does not accept sample_weight"):
+        ImportanceWeightingClassifier(KNeighborsClassifier(3), weighting="sample_weight").fit(
+            X, y, sample_weight=sw)
+
+
+@pytest.mark.parametrize("estimator", [None, KNeighborsClassifier(3)])
+def test_dataframe_predict_does_not_warn_about_feature_names(estimator):
+    pd = pytest.importorskip("pandas")
+    X, y, _ = gaussian_shift()
+    df = pd.DataFrame(np.c_[X, -X], columns=["a", "b"])
+    clf = ImportanceWeightingClassifier(estimator, random_state=0).fit(df, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(df.iloc[:5])
+        clf.predict_proba(df.iloc[:5])
+    np.testing.assert_array_equal(clf.feature_names_in_, ["a", "b"])
 
 
 # ---------------------------------------------------------------------------

@@ -292,3 +292,26 @@ def test_bad_parameters_and_trunks_are_refused():
     net = MultiTaskNetClassifier(max_epochs=1, module__width=8).fit(X, Y)
     with pytest.raises(ValueError, match="features"):
         net.predict(X[:, :3])
+
+
+def test_warm_start_refit_with_another_layout_is_refused_and_keeps_the_net():
+    X, Y = _toy()
+    Y3 = np.column_stack([Y, (X[:, 2] > 0).astype(int)])
+    net = MultiTaskNetClassifier(warm_start=True, max_epochs=1, module__width=8,
+                                 random_state=0).fit(X, Y3)
+    proba = net.predict_proba(X[:5])
+    with pytest.raises(ValueError, match=r"warm_start=True: y has 2 task\(s\) with classes "
+                                         r"\[\[0, 1\], \[0, 1\]\], but the fitted heads "
+                                         r"are for 3 task\(s\)"):
+        net.fit(X, Y)
+    with pytest.raises(ValueError, match=r"warm_start=True: y has 3 task\(s\) with classes "
+                                         r".*\[0, 1, 2\]"):
+        net.fit(X, np.column_stack([Y, np.arange(len(X)) % 3]))
+    with pytest.raises(ValueError, match=r"samples of shape \(3,\), but the net was fitted "
+                                         r"on \(5,\)"):
+        net.fit(X[:, :3], Y3)
+    # The refused fits changed nothing; the same layout goes on from the weights.
+    assert net.n_tasks_ == 3 and len(net.module_.heads) == 3
+    for p, q in zip(net.predict_proba(X[:5]), proba):
+        np.testing.assert_array_equal(p, q)
+    assert net.fit(X, Y3).predict(X[:2]).shape == (2, 3)

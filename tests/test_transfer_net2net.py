@@ -160,6 +160,38 @@ def test_bad_input_messages():
         widen(mismatch, "0", 6)
 
 
+@pytest.mark.parametrize("between", [
+    lambda: nn.LayerNorm(4),
+    lambda: nn.LayerNorm(4, elementwise_affine=False),
+    lambda: nn.GroupNorm(2, 4),
+    lambda: nn.PReLU(4),
+])
+def test_widen_refuses_a_module_it_cannot_carry_between_layer_and_consumer(between):
+    module = between()
+    net = nn.Sequential(nn.Linear(5, 4), module, nn.ReLU(), nn.Linear(4, 2))
+    with pytest.raises(ValueError, match=f"cannot widen '0': '1' \\({type(module).__name__}"
+                                         r"\) sits between it and the layer that "
+                                         r"consumes it, '3'"):
+        widen(net, "0", 6, random_state=0)
+    # Parameter-free per-unit modules (and a scalar PReLU) are carried exactly.
+    x = torch.randn(7, 5)
+    ok = nn.Sequential(nn.Linear(5, 4), nn.PReLU(), nn.Dropout(0.1), nn.Linear(4, 2))
+    assert _same(ok, widen(ok, "0", 6, random_state=0), x)
+
+
+def test_deepen_a_root_sequential_in_place():
+    torch.manual_seed(0)
+    seq = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 2))
+    x = torch.randn(7, 5)
+    before = seq(x).detach()
+    grown = deepen(seq, "0", copy=False)
+    assert grown is seq
+    assert [type(m).__name__ for m in seq] == ["Linear", "ReLU", "Linear", "ReLU",
+                                                 "Linear"]
+    assert torch.allclose(seq(x), before, atol=1e-6)
+
+
+# ---------------------------------------------------------------- Net2NetClassifier
 # ---------------------------------------------------------------- Net2NetClassifier
 def _digits():
     from sklearn.datasets import load_digits
@@ -211,3 +243,15 @@ def test_net2net_classifier_bad_schedule():
         Net2NetClassifier(schedule=[(1, "shrink")], max_epochs=3).fit(X, y)
     with pytest.raises(ValueError, match=r"\(epoch, 'widen' \| 'deepen'\) pairs"):
         Net2NetClassifier(schedule=[5], max_epochs=3).fit(X, y)
+
+
+def test_net2net_classifier_refuses_deepen_on_a_gelu_net_before_training():
+    from sklabelfree.transfer import Net2NetClassifier
+
+    X, y = _digits()
+    clf = Net2NetClassifier(schedule=[(1, "deepen")], max_epochs=3, module__width=4,
+                            module__activation="gelu", random_state=0)
+    with pytest.raises(ValueError, match="the schedule has a 'deepen' step that this "
+                                         "network cannot take: deepen needs a ReLU"):
+        clf.fit(X, y)
+    assert len(clf.history) == 0  # refused before the first epoch

@@ -67,12 +67,16 @@ def check_domains(n_samples, y=None, sample_domain=None, *, require_labels=True,
         Number of rows of ``X``.
     y : array-like of shape (n_samples,) or None
         Labels, ``-1`` for unlabeled rows. Required when ``require_labels``
-        or when ``sample_domain`` is ``None``.
+        or when ``sample_domain`` is ``None``. With ``sample_domain`` and
+        without ``require_labels`` its values are ignored (any target with
+        ``n_samples`` rows, e.g. a regression one), except that NaN on a
+        source row is an error.
     sample_domain : array-like of shape (n_samples,) or None
         Positive ids for source rows, negative ids for target rows.
     require_labels : bool, default=True
         Whether the labeled source rows must hold at least two classes
-        (classifiers); transformers only need the domains.
+        (classifiers); transformers only need the domains, and then, without
+        ``sample_domain``, ``y`` must be 1-D.
     estimator_name : str or None
         Name used in error messages.
 
@@ -110,6 +114,11 @@ def check_domains(n_samples, y=None, sample_domain=None, *, require_labels=True,
         if not require_labels:
             # Transformers: only the -1 marks matter, but NaN is still an error.
             y_checked = np.array(y, copy=True)
+            if y_checked.ndim != 1:
+                raise ValueError(
+                    f"{who}y must be 1-D, of shape ({n_samples},), with -1 on the target "
+                    f"rows; got shape {y_checked.shape}. To pass another target (e.g. "
+                    "a multi-output one) through, give the domains as sample_domain.")
             if y_checked.dtype.kind == "f" and np.isnan(y_checked).any():
                 raise ValueError(
                     f"{who}y contains NaN. Mark the target (unlabeled) rows with -1 "
@@ -135,11 +144,16 @@ def check_domains(n_samples, y=None, sample_domain=None, *, require_labels=True,
                 y_masked = y_masked.astype(int)
             # Target labels are ignored (NaN there included).
             y_masked[~source] = UNLABELED
-            if require_labels or labeled_mask(y_masked).any():
+            if require_labels:
                 y_source, _, classes = check_partially_labeled(
-                    y_masked, min_classes=2 if require_labels else 1,
-                    warn_all_labeled=False, estimator_name=estimator_name)
+                    y_masked, warn_all_labeled=False, estimator_name=estimator_name)
             else:
+                # Transformers ignore the values of y (a regression or
+                # multi-output target passes through), NaN on a source row aside.
+                if y_masked.dtype.kind == "f" and np.isnan(y_masked[source]).any():
+                    raise ValueError(
+                        f"{who}y contains NaN on source rows. Mark unlabeled rows with "
+                        "-1 (sklabelfree.UNLABELED), not NaN.")
                 y_source = y_masked
     if not np.any(~source):
         raise ValueError(

@@ -173,7 +173,10 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Source and target rows.
         y : array-like of shape (n_samples,) or None, default=None
             ``-1`` on the target rows; the other values are ignored. Needed
-            when ``sample_domain`` is ``None``.
+            when ``sample_domain`` is ``None`` (then 1-D). With
+            ``sample_domain`` any target with one row per sample (e.g. a
+            regression or multi-output one) passes, as long as its source
+            rows hold no NaN.
         sample_domain : array-like of int of shape (n_samples,), default=None
             Positive ids for source rows, negative ids for target rows.
 
@@ -193,7 +196,7 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Source and target rows.
         y : array-like of shape (n_samples,) or None, default=None
-            ``-1`` on the target rows.
+            ``-1`` on the target rows; as in :meth:`fit`.
         sample_domain : array-like of int of shape (n_samples,), default=None
             Positive ids for source rows, negative ids for target rows.
 
@@ -410,7 +413,10 @@ class TCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Source and target rows.
         y : array-like of shape (n_samples,) or None, default=None
             ``-1`` on the target rows; the other values are ignored. Needed
-            when ``sample_domain`` is ``None``.
+            when ``sample_domain`` is ``None`` (then 1-D). With
+            ``sample_domain`` any target with one row per sample (e.g. a
+            regression or multi-output one) passes, as long as its source
+            rows hold no NaN.
         sample_domain : array-like of int of shape (n_samples,), default=None
             Positive ids for source rows, negative ids for target rows.
 

@@ -99,7 +99,9 @@ class FineTuningClassifier(SupervisedNetClassifier):
     trunk_lr_factor : float >= 0, default=0.1
         Learning rate of the trainable trunk parameters, relative to ``lr``.
     unfreeze_after : int or None, default=10
-        Epoch after which every trunk parameter trains; never when None.
+        Epoch after which every trunk parameter trains; never when None;
+        ``0``: the whole trunk trains from the first epoch (``freeze`` then
+        has no effect, as with ``freeze='none'``).
         The default trains the head alone for 10 epochs, then everything at
         the trunk's smaller rate: on digits, a ConvNet trained on classes
         0-4 and given 5 labeled rows of each of 5-9, this scored 0.64 on the
@@ -222,6 +224,22 @@ class FineTuningClassifier(SupervisedNetClassifier):
             f"{type(encoder).__name__}. For a scikit-learn transformer, put it in a "
             "Pipeline before a classifier instead.")
 
+    def _encoder_input(self):
+        """What the encoder takes, in words (its ``input_shape_``, else the
+        size of its first linear or convolution layer), or ``None``."""
+        encoder = self.encoder
+        if hasattr(encoder, "estimator") and not hasattr(encoder, "module_"):
+            encoder = encoder.estimator
+        shape = getattr(encoder, "input_shape_", None)
+        if shape is not None:
+            return f"samples of shape {tuple(shape)}"
+        for module in self._pretrained().modules():
+            if isinstance(module, nn.Linear) and module.in_features > 0:
+                return f"{module.in_features} features (its first layer: {module})"
+            if isinstance(module, nn.modules.conv._ConvNd) and module.in_channels > 0:
+                return f"{module.in_channels} input channels (its first layer: {module})"
+        return None
+
     def initialize_module(self):
         trunk = copy.deepcopy(self._pretrained()).to(self.device)
         if isinstance(trunk, (nn.Sequential,)) or not forward_takes_return_features(trunk):
@@ -232,9 +250,18 @@ class FineTuningClassifier(SupervisedNetClassifier):
             trunk.head = nn.Identity()  # the old head is not used: drop its weights
         trunk.eval()
         probe = torch.zeros((2, *self.input_shape_), device=self.device)
-        with torch.no_grad():
-            feats = trunk(probe, return_features=True) if use_features else trunk(
-                probe).flatten(1)
+        try:
+            with torch.no_grad():
+                feats = trunk(probe, return_features=True) if use_features else trunk(
+                    probe).flatten(1)
+        except (TypeError, RuntimeError, ValueError, IndexError) as exc:
+            expected = self._encoder_input()
+            raise ValueError(
+                f"{type(self).__name__}: the encoder's network "
+                f"({type(trunk).__name__}) cannot take samples of shape "
+                f"{tuple(self.input_shape_)}"
+                + (f"; it expects {expected}" if expected else "")
+                + f". Give X the shape the encoder was trained on. ({exc})") from exc
         # After the probe: lazy layers have their parameters now.
         for p in trunk.parameters():
             p.requires_grad_(True)
@@ -246,10 +273,10 @@ class FineTuningClassifier(SupervisedNetClassifier):
             head = CosineHead(n_features, n_classes)
         else:
             head = self.head(n_features, n_classes)
-        if self.freeze == "all":
-            frozen = [""]
-        elif self.freeze == "none":
+        if self.freeze == "none" or self.unfreeze_after == 0:
             frozen = []
+        elif self.freeze == "all":
+            frozen = [""]
         else:
             names = [n for n, _ in trunk.named_parameters()]
             frozen = list(self.freeze)

@@ -10,7 +10,7 @@ from sklearn.metrics.pairwise import euclidean_distances, rbf_kernel
 from sklearn.model_selection import KFold
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, _routing_enabled
 from sklearn.utils.validation import has_fit_parameter, validate_data
 
 from ..base import BaseSemiSupervisedMetaEstimator
@@ -185,18 +185,42 @@ def _kliep_alpha(A, b, max_iter, tol):
     return alpha, n_iter
 
 
+class _KliepNoOverlapError(ValueError):
+    """The source rows' kernel values at every KLIEP centre underflow."""
+
+
+_KLIEP_MIN_B = float(np.sqrt(np.finfo(np.float64).tiny))
+"""Below this for every centre, ``b' alpha = 1`` is out of floating-point reach."""
+
+
 def _kliep_fit(X_source, X_target, gamma, n_centers, rng, max_iter, tol):
-    """Centres (target rows), their coefficients and the number of iterations."""
+    """Centres (target rows), their coefficients and the number of iterations.
+
+    Raises ``_KliepNoOverlapError`` (a ``ValueError``) when the source rows
+    are, for this kernel width, too far from every centre for the constraint
+    ``mean(w) = 1`` on the source rows to be met in floating point.
+    """
     n_c = min(n_centers, X_target.shape[0])
     centers = X_target[np.sort(rng.choice(X_target.shape[0], n_c, replace=False))]
     A = rbf_kernel(X_target, centers, gamma=gamma)
     b = rbf_kernel(X_source, centers, gamma=gamma).mean(axis=0)
+    if not np.any(b > _KLIEP_MIN_B):
+        raise _KliepNoOverlapError(
+            f"ImportanceWeightingClassifier(method='kliep'): with gamma={gamma:.4g} the "
+            "source rows are too far from every target row for the Gaussian kernel "
+            "(their kernel values underflow), so the importance weights cannot be "
+            "estimated: the domains do not overlap at this kernel width. Use a wider "
+            "kernel (smaller gamma) or method='classifier'.")
     alpha, n_iter = _kliep_alpha(A, b, max_iter, tol)
     return centers, alpha, n_iter
 
 
 def _kliep_cv(X_source, X_target, gammas, n_centers, n_folds, rng, max_iter, tol):
-    """Held-out mean log ``w`` on the target rows for each kernel width."""
+    """Held-out mean log ``w`` on the target rows for each kernel width.
+
+    A width for which the source rows are too far from the centres of some
+    fold scores ``-inf``.
+    """
     n_folds = min(n_folds, X_target.shape[0])
     folds = list(KFold(n_folds, shuffle=True,
                        random_state=rng.randint(np.iinfo(np.int32).max)).split(X_target))
@@ -204,8 +228,12 @@ def _kliep_cv(X_source, X_target, gammas, n_centers, n_folds, rng, max_iter, tol
     for gamma in gammas:
         fold_scores = []
         for train, test in folds:
-            centers, alpha, _ = _kliep_fit(X_source, X_target[train], gamma, n_centers,
-                                           rng, max_iter, tol)
+            try:
+                centers, alpha, _ = _kliep_fit(X_source, X_target[train], gamma,
+                                               n_centers, rng, max_iter, tol)
+            except _KliepNoOverlapError:
+                fold_scores = [-np.inf]
+                break
             w = rbf_kernel(X_target[test], centers, gamma=gamma) @ alpha
             fold_scores.append(float(np.mean(np.log(np.maximum(w, 1e-300)))))
         scores[float(gamma)] = float(np.mean(fold_scores))
@@ -361,7 +389,9 @@ class ImportanceWeightingClassifier(BaseSemiSupervisedMetaEstimator):
     transformation (:class:`CORAL`, :class:`TCA`) is then the better tool.
 
     The rows are converted to a dense float array: the kernels and the
-    domain classifier need numbers.
+    domain classifier need numbers. ``estimator`` gets the rows of a
+    DataFrame as a DataFrame, so that it keeps the feature names and
+    predicting on DataFrames does not warn.
 
     References
     ----------
@@ -470,6 +500,13 @@ class ImportanceWeightingClassifier(BaseSemiSupervisedMetaEstimator):
                                             [base * m for m in _GAMMA_GRID],
                                             self.n_centers, self.cv, rng, self.max_iter,
                                             self.tol)
+                if not np.isfinite(max(self.cv_scores_.values())):
+                    raise ValueError(
+                        f"{type(self).__name__}(method='kliep'): for every kernel width "
+                        f"tried ({', '.join(f'{g:.4g}' for g in self.cv_scores_)}) the "
+                        "source rows are too far from the target rows (their kernel "
+                        "values underflow): the domains do not overlap. Pass a smaller "
+                        "gamma or use method='classifier'.")
                 gamma = max(self.cv_scores_, key=self.cv_scores_.get)
             else:
                 gamma = base
@@ -496,15 +533,20 @@ class ImportanceWeightingClassifier(BaseSemiSupervisedMetaEstimator):
             ``None``: the labeled rows are the source, the others the target.
         **fit_params : dict
             ``sample_weight`` (one weight per row, multiplied with the
-            importance weights), or, with metadata routing enabled, whatever
-            ``estimator.fit`` requests. The estimator gets the source rows'
-            part.
+            importance weights, also when these are applied by resampling to
+            an estimator whose ``fit`` takes no ``sample_weight``), or, with
+            metadata routing enabled, whatever ``estimator.fit`` requests.
+            The estimator gets the source rows' part.
 
         Returns
         -------
         self : ImportanceWeightingClassifier
         """
+        X_in = X
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=True)
+        # A DataFrame reaches estimator_ as a DataFrame, so that its feature
+        # names match those of the DataFrames given to predict.
+        X_est = X_in if getattr(self, "feature_names_in_", None) is not None else X
         n = X.shape[0]
         y_source, source, classes = check_domains(
             n, y, sample_domain, estimator_name=type(self).__name__)
@@ -541,15 +583,38 @@ class ImportanceWeightingClassifier(BaseSemiSupervisedMetaEstimator):
         self.estimator_ = clone(base)
         if mode == "sample_weight":
             self.resample_indices_ = None
-            self._fit_on_rows(self.estimator_, X, y_source[train], train, routed,
+            self._fit_on_rows(self.estimator_, X_est, y_source[train], train, routed,
                               weights=w_train)
         else:
             if not np.any(w_train > 0):
                 w_train = np.ones_like(w_train)
             rows = _class_preserving_resample(train, y_source[train], w_train, rng)
             self.resample_indices_ = rows
-            self._fit_on_rows(self.estimator_, X, y_source[rows], rows, routed)
+            self._fit_on_rows(self.estimator_, X_est, y_source[rows], rows, routed)
         return self
+
+    def _route_fit_params(self, X, params):
+        """Fit parameters for ``estimator``, full length.
+
+        As the base class, except that without metadata routing a
+        ``sample_weight`` is also kept when ``estimator.fit`` does not take
+        it but the weights reach it by resampling (``weighting='auto'`` or
+        ``'resample'``): it then multiplies the resampling probabilities.
+        """
+        sample_weight = params.get("sample_weight")
+        if (_routing_enabled() or sample_weight is None
+                or self.weighting == "sample_weight"
+                or has_fit_parameter(self._get_param_estimator(), "sample_weight")):
+            return super()._route_fit_params(X, params)
+        params = {k: v for k, v in params.items() if k != "sample_weight"}
+        routed = super()._route_fit_params(X, params)
+        sample_weight = np.asarray(sample_weight, dtype=float)
+        if sample_weight.shape != (X.shape[0],):
+            raise ValueError(
+                f"sample_weight has shape {sample_weight.shape}; expected "
+                f"({X.shape[0]},), one weight per row of X.")
+        routed["sample_weight"] = sample_weight
+        return routed
 
     def get_metadata_routing(self):
         """Get the metadata routing of this object.

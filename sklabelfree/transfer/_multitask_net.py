@@ -170,7 +170,11 @@ class MultiTaskNetClassifier(SeededNetMixin, ClassifierMixin, NeuralNet):
     iterator_valid : class, default=TensorBatchIterator
     **kwargs
         Other skorch parameters (``module__width``, ``optimizer__weight_decay``,
-        ``callbacks``...).
+        ``callbacks``...). With ``warm_start=True``, ``fit`` on a fitted net
+        goes on from its weights; ``y`` must then have the tasks and classes,
+        and ``X`` the sample shape, of the previous fit (a ``ValueError``
+        otherwise, the fitted net left as it was; set ``warm_start=False``
+        to start anew).
 
     Attributes
     ----------
@@ -519,11 +523,27 @@ class MultiTaskNetClassifier(SeededNetMixin, ClassifierMixin, NeuralNet):
             raise ValueError(
                 f"X has {X.shape[0]} rows but y has {codes.shape[0]}: they must have "
                 "the same number of rows.")
+        input_shape = tuple(int(s) for s in X.shape[1:])
+        if self.warm_start and self.initialized_ and hasattr(self, "_classes"):
+            # Checked before any state changes: a refused y leaves the net intact.
+            old = [c.tolist() for c in self._classes]
+            if old != [c.tolist() for c in classes]:
+                raise ValueError(
+                    f"{type(self).__name__} with warm_start=True: y has "
+                    f"{len(classes)} task(s) with classes "
+                    f"{[c.tolist() for c in classes]}, but the fitted heads are for "
+                    f"{len(old)} task(s) with classes {old}. Set warm_start=False to "
+                    "re-initialise the net.")
+            if input_shape != self.input_shape_:
+                raise ValueError(
+                    f"{type(self).__name__} with warm_start=True: X has samples of "
+                    f"shape {input_shape}, but the net was fitted on {self.input_shape_}. "
+                    "Set warm_start=False to re-initialise the net.")
         self._classes = classes
         self._single = single
         self.classes_ = classes[0] if single else classes
         self.n_tasks_ = len(classes)
-        self.input_shape_ = tuple(int(s) for s in X.shape[1:])
+        self.input_shape_ = input_shape
         if X.ndim == 2:
             self.n_features_in_ = int(X.shape[1])
         elif hasattr(self, "n_features_in_"):

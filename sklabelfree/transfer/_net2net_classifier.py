@@ -59,7 +59,9 @@ class Net2NetClassifier(SupervisedNetClassifier):
         registration order (see :mod:`sklabelfree.transfer.net2net`).
     schedule : sequence of (int, {'widen', 'deepen'}), default=((10, 'widen'),)
         Growth steps: at the end of epoch ``e`` (counted from 1), apply the
-        operation. Every epoch must be smaller than ``max_epochs``.
+        operation. Every epoch must be smaller than ``max_epochs``. ``fit``
+        checks before training that the network can take each kind of step
+        ('deepen' needs a ReLU after the last hidden layer).
     widen_factor : float > 1, default=2.0
         Each hidden layer's new width is ``ceil(width * widen_factor)``.
     noise_std : float, default=0.0
@@ -174,6 +176,35 @@ class Net2NetClassifier(SupervisedNetClassifier):
         self.schedule_ = self._check_schedule()
         self.growth_ = []
         return super().fit(X, y, sample_weight=sample_weight, **fit_params)
+
+    def _check_module_fits(self, X, fit_params):
+        """Also refuse, before training, a schedule the network cannot follow."""
+        super()._check_module_fits(X, fit_params)
+        ops = {op for _, op in getattr(self, "schedule_", [])}
+        if not ops:
+            return
+        who, module = type(self).__name__, self.module_
+        layers = widenable_layers(module)
+        if not layers:
+            raise ValueError(
+                f"{who}: the schedule grows the network, but {type(module).__name__} "
+                "has no hidden layer to grow.")
+        # A dry run on copies: the growth steps raise their own clear errors.
+        # The new layers' initialisation must not move the seeded torch stream.
+        for op in _OPS:
+            if op not in ops:
+                continue
+            try:
+                with torch.random.fork_rng(devices=[]):
+                    if op == "widen":
+                        for name, units in layers.items():
+                            widen(module, name, int(math.ceil(units * self.widen_factor)))
+                    else:
+                        deepen(module, list(layers)[-1])
+            except ValueError as exc:
+                raise ValueError(
+                    f"{who}: the schedule has a {op!r} step that this network cannot "
+                    f"take: {exc}") from exc
 
     def prepare_fit(self, X, codes):
         super().prepare_fit(X, codes)

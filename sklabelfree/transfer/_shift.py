@@ -65,7 +65,7 @@ def shift_digits(X, *, shift=(0.0, 0.5), blur=0.8, contrast=0.8, brightness=0.0)
             f"{shape}.")
     if np.isnan(images).any():
         raise ValueError("shift_digits: X contains NaN.")
-    if len(shift) != 2:
+    if np.ndim(shift) != 1 or len(shift) != 2:
         raise ValueError(f"shift must be a pair (down, right); got {shift!r}.")
     if blur < 0:
         raise ValueError(f"blur must be >= 0; got {blur}.")

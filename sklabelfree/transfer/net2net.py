@@ -104,6 +104,40 @@ def _following(model, name, units):
     return norm, consumer
 
 
+_PER_UNIT_NORMS = tuple(c for c in (
+    nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm,
+    getattr(nn, "RMSNorm", None)) if c is not None)
+"""Modules that mix or rescale the units: widening is exact only through ``_NORMS``."""
+
+
+def _check_between(model, layer, consumer, norm):
+    """Refuse a module between ``layer`` and ``consumer`` that widening would break.
+
+    Between them (in registration order) only parameter-free modules that act
+    on each unit alone (activations, dropout, pooling, flattening) and the
+    batch norm ``norm``, which :func:`widen` replicates, are carried over
+    exactly. A normalisation over the units (``LayerNorm``, ``GroupNorm``...)
+    or a module with per-unit parameters or buffers is not.
+    """
+    order = [(n, m) for n, m in model.named_modules() if n]
+    names = [n for n, _ in order]
+    start, stop = names.index(layer), names.index(consumer)
+    if stop <= start:
+        return  # a consumer registered earlier: nothing known to lie between
+    for n, m in order[start + 1:stop]:
+        if n == norm or n.startswith(layer + "."):
+            continue
+        own = [t for t in (*m.parameters(recurse=False), *m.buffers(recurse=False))
+               if t.numel() > 1]
+        if isinstance(m, _PER_UNIT_NORMS) or own:
+            raise ValueError(
+                f"cannot widen {layer!r}: {n!r} ({type(m).__name__}) sits between it "
+                f"and the layer that consumes it, {consumer!r}, and widening would "
+                "change what it computes. Net2WiderNet carries only a BatchNorm1d/2d/3d "
+                "of the widened units and parameter-free per-unit modules (activations, "
+                "dropout, pooling, flattening).")
+
+
 def widen(model, layer, width, *, next_layer=None, noise_std=0.0, random_state=None,
           copy=True):
     """Net2WiderNet: give ``layer`` ``width`` units, computing the same function.
@@ -154,8 +188,12 @@ def widen(model, layer, width, *, next_layer=None, noise_std=0.0, random_state=N
     ------
     ValueError
         Unknown layer, a layer that is not Linear/convolutional, ``width``
-        smaller than the current width, no consuming layer, or a consumer
-        whose input size does not match.
+        smaller than the current width, no consuming layer, a consumer
+        whose input size does not match, or, between the layer and its
+        consumer, a module that widening would not carry over exactly: a
+        normalisation other than the batch norm of the layer's units
+        (``LayerNorm``, ``GroupNorm``...) or a module with per-unit
+        parameters.
 
     References
     ----------
@@ -193,6 +231,7 @@ def widen(model, layer, width, *, next_layer=None, noise_std=0.0, random_state=N
             f"no layer consumes the output of {layer!r} (it is the last weight layer); "
             "widen a hidden layer, or pass next_layer=.")
     nxt = _check_layer(model, consumer)
+    _check_between(model, layer, consumer, norm)
     n_in = _inputs(nxt)
     if n_in % n != 0 or (not isinstance(nxt, nn.Linear) and n_in != n):
         raise ValueError(
@@ -391,9 +430,10 @@ def deepen(model, layer, *, batch_norm="auto", copy=True):
         new.append(nn.ReLU())
         for m in new:
             m.train(old.training)
-    grown = nn.Sequential(*items[:k + 1], *new, *items[k + 1:])
-    if parent_name:
-        _replace(model, parent_name, grown)
-    else:
-        model = grown
+    # Rebuilt in place, so that with copy=False the model itself grows (also
+    # when it is the Sequential).
+    for key in list(parent._modules):
+        del parent._modules[key]
+    for i, m in enumerate([*items[:k + 1], *new, *items[k + 1:]]):
+        parent.add_module(str(i), m)
     return model

@@ -243,7 +243,8 @@ _DOMAIN_CLASSIFIER = {
         _FITTING_CHECKS + (
             "check_classifier_data_not_an_array", "check_classifiers_train",
             "check_classifiers_one_label_sample_weights", "check_supervised_y_2d",
-            "check_non_transformer_estimators_n_iter"),
+            "check_non_transformer_estimators_n_iter",
+            "check_decision_proba_consistency"),
         _NO_TARGET),
     "check_classifiers_classes": (
         "The check uses -1 as a class label; in sklabelfree -1 marks an unlabeled "
