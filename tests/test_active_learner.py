@@ -391,8 +391,12 @@ def test_committee_disagreement_by_hand(iris_partial):
         m = p > 0
         return float((p[m] * np.log(p[m] / q[m])).sum())
 
-    expected = (KL(p1, mean) + KL(p2, mean)) / 2
+    # Divided by its maximum log(min(members, classes)) = log 2.
+    expected = (KL(p1, mean) + KL(p2, mean)) / 2 / np.log(2)
     np.testing.assert_allclose(kl.score(learner, X[:1]), [expected])
+    # Members certain of different classes: the maximum, 1.
+    kl.members_ = [_Fixed(proba=[[1.0, 0.0, 0.0]]), _Fixed(proba=[[0.0, 1.0, 0.0]])]
+    np.testing.assert_allclose(kl.score(learner, X[:1]), [1.0])
 
 
 def test_committee_members_overlap_and_know_every_class(iris_partial):
@@ -691,3 +695,21 @@ def test_coreset_on_text_asks_for_a_transform():
     learner = ActiveLearner(model, CoreSetSampling(transform=lambda D: vectorizer.transform(D)
                                                    .toarray())).fit(docs, y)
     assert learner.query().shape == (1,)
+
+
+def test_ranked_batch_follows_cardoso_et_al():
+    # Labeled rows at 0 and 100; pool rows 50 (u=0), 1 (u=0.1), 99 (u=0.05).
+    # alpha = 3/5 for the first pick: the far row 50 wins (0.588 against
+    # 0.6 * 0.5 + 0.4 * 0.1 = 0.34 for row 1), then alpha = 2/5 and 1/5.
+    X = np.array([[0.0], [100.0], [50.0], [1.0], [99.0]])
+    y = np.array([0, 1, -1, -1, -1])
+    u = {50.0: 0.0, 1.0: 0.1, 99.0: 0.05}
+
+    def uncertainty_of(learner, P):
+        return np.array([u[float(r[0])] for r in np.asarray(P)])
+
+    learner = ActiveLearner(LogisticRegression(), RankedBatchSampling(uncertainty_of),
+                            batch_size=3, random_state=0).fit(X, y)
+    idx, scores = learner.query(return_scores=True)
+    assert idx.tolist() == [2, 3, 4]
+    np.testing.assert_allclose(scores, [0.0, 0.1, 0.05])   # the raw uncertainties

@@ -662,7 +662,10 @@ class QueryByCommittee(QueryStrategy):
     - ``'vote_entropy'``: entropy of the members' votes (Dagan & Engelson,
       1995), divided by its maximum ``log(min(n_members, n_classes))``;
     - ``'kl'``: mean Kullback-Leibler divergence of each member's
-      probabilities to the committee's mean (McCallum & Nigam, 1998).
+      probabilities to the committee's mean (McCallum & Nigam, 1998),
+      divided by its maximum ``log(min(n_members, n_classes))``.
+
+    Both lie in [0, 1], so both serve stream-based sampling.
 
     Parameters
     ----------
@@ -783,7 +786,11 @@ class QueryByCommittee(QueryStrategy):
                 ratio = np.where(probs > 0, np.log(np.where(probs > 0, probs, 1.0))
                                  - np.log(np.where(consensus > 0, consensus, 1.0))[None],
                                  0.0)
-            return (probs * ratio).sum(axis=2).mean(axis=0)
+            mean_kl = (probs * ratio).sum(axis=2).mean(axis=0)
+            # At most log(min(C, k)) (consensus >= member / C; mean KL =
+            # H(consensus) - mean H(member) <= log k): divided by it, as the
+            # vote entropy is.
+            return mean_kl / np.log(min(C, k)) if min(C, k) > 1 else mean_kl
 
         return learner.map_pool(kl, X, method=None)
 
@@ -833,10 +840,14 @@ class RankedBatchSampling(_WrapsBase):
 
     Rows are picked one at a time. Each candidate's score is
     ``alpha * (1 - s(x)) + (1 - alpha) * u(x)``, where ``u`` is the base
-    strategy's uncertainty (scaled to [0, 1]), ``s(x) = 1 / (1 + d(x))``
-    the similarity to the nearest row already labeled or picked for this
-    batch, and ``alpha = |U| / (|U| + |L|)`` the share of unlabeled rows: early
-    on diversity dominates, later uncertainty.
+    strategy's uncertainty, ``s(x) = 1 / (1 + d(x))`` the similarity to the
+    nearest row already labeled or picked for this batch, and ``alpha = |U|
+    / (|U| + |L|)`` the share of unlabeled rows, updated after each pick
+    (the pick moves from ``U`` to ``L``): early on diversity dominates,
+    later uncertainty. An uncertainty in [0, 1] (the uncertainty measures,
+    a committee, BALD) is used as it is; a score outside that range (the
+    distance to the boundary, a function) is first scaled to [0, 1] over
+    the pool.
 
     Parameters
     ----------
@@ -875,15 +886,22 @@ class RankedBatchSampling(_WrapsBase):
         self.transform = transform
 
     def select(self, learner, X, n, random_state):
-        u = _unit_scores(self.score(learner, X))
+        raw = np.asarray(self.score(learner, X), dtype=np.float64)
+        finite = raw[np.isfinite(raw)]
+        if finite.size and finite.min() >= 0.0 and finite.max() <= 1.0:
+            # An uncertainty already in [0, 1], used as it is (the paper's u).
+            u = np.where(np.isnan(raw), 0.0, np.clip(raw, 0.0, 1.0))
+        else:
+            u = _unit_scores(raw)
         F = _pool_features(learner, X, self.transform)
         F_lab = _pool_features(learner, learner.labeled_X(), self.transform)
         d = _min_distances(learner, F, F_lab)
         n_unl, n_lab = F.shape[0], F_lab.shape[0]
-        alpha = n_unl / (n_unl + n_lab)
         picked = []
         taken = np.zeros(F.shape[0], dtype=bool)
-        for _ in range(n):
+        for k in range(n):
+            # Each pick moves a row from the unlabeled to the labeled set.
+            alpha = (n_unl - k) / (n_unl + n_lab)
             sim = 1.0 / (1.0 + d)
             s = alpha * (1.0 - sim) + (1.0 - alpha) * u
             s[taken] = -np.inf

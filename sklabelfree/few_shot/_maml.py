@@ -352,6 +352,13 @@ class MAML(BaseFewShotNet):
     def transform(self, X):
         """Features of the meta-learned initialisation's trunk (before adaptation).
 
+        Batch norm layers, if the network has them, normalise with their
+        running statistics in eval mode; meta-training normalises every task
+        with its own support set and leaves those statistics at their
+        initial values (mean 0, variance 1), so these features are not
+        normalised. :class:`MAMLClassifier` does not use them: it normalises
+        with the support set, as meta-training does.
+
         Parameters
         ----------
         X : array-like or tensor
