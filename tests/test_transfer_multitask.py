@@ -155,3 +155,25 @@ def test_convergence_warning_at_max_iter():
     with pytest.warns(ConvergenceWarning, match="did not converge in max_iter=3"):
         clf = MultiTaskLinearClassifier(max_iter=3).fit(X, Y)
     assert clf.n_iter_ == 3
+
+
+def test_l2_penalty_is_half_the_squared_frobenius_norm():
+    # One binary task: the solution of LogisticRegression(C=2 / (alpha * n)).
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 3)
+    y = (X[:, 0] + 0.5 * rng.randn(40) > 0).astype(int)
+    with pytest.warns(ConvergenceWarning):
+        m = MultiTaskLinearClassifier(penalty="l2", alpha=0.1, tol=0, max_iter=3000).fit(X, y)
+    W = m._W
+    reference = LogisticRegression(C=2 / (0.1 * 40), tol=1e-10, max_iter=5000).fit(X, y)
+    np.testing.assert_allclose(W[:, 1] - W[:, 0], reference.coef_.ravel(), atol=1e-6)
+    assert m.objective_ == pytest.approx(
+        reference_objective(m, X, y, 0.1), rel=1e-9)
+
+
+def reference_objective(model, X, y, alpha):
+    W, b = model._W, model._b
+    Z = X @ W + b
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logp = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    return -logp[np.arange(len(y)), y].mean() + 0.5 * alpha * (W**2).sum()

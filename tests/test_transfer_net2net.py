@@ -1,5 +1,7 @@
 """Net2Net: widening and deepening leave the network's output unchanged."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -255,3 +257,27 @@ def test_net2net_classifier_refuses_deepen_on_a_gelu_net_before_training():
                                          "network cannot take: deepen needs a ReLU"):
         clf.fit(X, y)
     assert len(clf.history) == 0  # refused before the first epoch
+
+
+def test_deepen_with_data_keeps_the_function_in_training_mode_too():
+    # Chen et al. (2016, sec. 2.3): the new batch norm is set from the
+    # statistics of its inputs, so that it undoes its own normalisation.
+    from sklabelfree.nn import MLP
+
+    torch.manual_seed(0)
+    net = MLP(4, 2, width=8, depth=2, dropout=0)
+    x = torch.randn(64, 4) * 3 + 1
+    with torch.no_grad():                     # running statistics of the data
+        for _ in range(50):
+            net(x)
+    last = [n for n, m in net.named_modules() if isinstance(m, torch.nn.Linear)][-2]
+    eval_before = net.eval()(x).detach()
+    net_train = copy.deepcopy(net).train()
+    train_before = net_train(x).detach()
+    paper = deepen(net, last, data=x)
+    blind = deepen(net, last)
+    # Evaluation mode first: a training-mode pass moves the running statistics.
+    torch.testing.assert_close(paper.eval()(x), eval_before, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(blind.eval()(x), eval_before, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(paper.train()(x), train_before, atol=1e-5, rtol=1e-5)
+    assert (blind.train()(x) - train_before).abs().max() > 1e-2   # only eval mode

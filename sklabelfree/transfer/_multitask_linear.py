@@ -122,8 +122,11 @@ class MultiTaskLinearClassifier(ClassifierMixin, BaseEstimator):
     - ``penalty='trace'``: the trace (nuclear) norm, the sum of the singular
       values of ``W``: the tasks share a low-dimensional subspace (Ji & Ye
       2009; Pong et al. 2010);
-    - ``penalty='l2'`` (squared Frobenius, each task on its own) and
-      ``None`` as uncoupled references.
+    - ``penalty='l2'``: half the squared Frobenius norm, ``||W||_F^2 / 2``
+      (each task on its own; for one binary task the same solution as
+      ``LogisticRegression(C=2 / (alpha * n))`` on the ``n`` labeled rows,
+      the softmax's two columns sharing the penalty), and ``None``, as
+      uncoupled references.
 
     A row may lack the label of some tasks (``-1``): it counts for the tasks
     it has labels for. A 1-D ``y`` is a single task.

@@ -39,8 +39,9 @@ class Net2NetClassifier(SupervisedNetClassifier):
     epochs of ``schedule`` it is made wider (every hidden layer gets
     ``widen_factor`` times its units, :func:`~sklabelfree.transfer.net2net.widen`)
     or deeper (an identity layer after the last hidden layer,
-    :func:`~sklabelfree.transfer.net2net.deepen`), computing exactly the
-    same function, and training goes on with the larger network from where
+    :func:`~sklabelfree.transfer.net2net.deepen`; a new batch norm is set
+    from the statistics of the labeled rows, as the paper does), computing
+    the same function, and training goes on with the larger network from where
     the small one stopped (warm start) instead of from scratch. The
     optimizer is rebuilt over the new parameters, and the moving average of
     the weights (``ema_decay``) restarts from the grown network. Each step's
@@ -255,7 +256,10 @@ class Net2NetClassifier(SupervisedNetClassifier):
                 grown = widen(grown, name, int(math.ceil(units * self.widen_factor)),
                               noise_std=self.noise_std, random_state=rng, copy=False)
         else:
-            grown = deepen(module, list(layers)[-1], copy=False)
+            data = None
+            if has_data:
+                data = torch.as_tensor(np.asarray(self._growth_data[0]), device=self.device)
+            grown = deepen(module, list(layers)[-1], data=data, copy=False)
         self.module_ = grown
         if getattr(self, "ema_module_", None) is not None:
             ema = copy.deepcopy(grown)

@@ -319,7 +319,30 @@ def widen(model, layer, width, *, next_layer=None, noise_std=0.0, random_state=N
     return model
 
 
-def deepen(model, layer, *, batch_norm="auto", copy=True):
+def _output_statistics(model, module, data):
+    """Per-unit mean and (biased) variance of ``module``'s output on ``data``.
+
+    As training computes it: the batch norms of ``model`` normalise with the
+    statistics of ``data``, while dropout and other random layers are off.
+    A copy runs, so ``model``'s running statistics do not move. Units are
+    the second axis (features, or channels averaged over their positions).
+    """
+    name = next(n for n, m in model.named_modules() if m is module)
+    twin = _copy.deepcopy(model).eval()
+    for m in twin.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.train()
+    captured = []
+    twin.get_submodule(name).register_forward_hook(
+        lambda m, i, out: captured.append(out.detach()))
+    with torch.no_grad():
+        twin(data)
+    out = captured[0]
+    dims = [0] + list(range(2, out.dim()))
+    return out.mean(dim=dims), out.var(dim=dims, unbiased=False)
+
+
+def deepen(model, layer, *, batch_norm="auto", data=None, copy=True):
     """Net2DeeperNet: insert an identity layer after ``layer`` and its ReLU.
 
     ``layer`` must sit in an ``nn.Sequential`` and be followed, possibly
@@ -329,10 +352,16 @@ def deepen(model, layer, *, batch_norm="auto", copy=True):
     "same" padding), is inserted after that ReLU, followed by a new ReLU:
     since ``relu(relu(x)) = relu(x)`` the network computes the same
     function (Chen et al., 2016, section 2.3). With ``batch_norm`` a batch
-    norm set to the identity in evaluation mode (running mean 0, running
-    variance 1, scale ``sqrt(1 + eps)``, shift 0) sits between the new layer
-    and its ReLU; in training mode it normalises with the batch statistics,
-    as any batch norm does.
+    norm sits between the new layer and its ReLU. Given ``data``, it is set
+    as the paper sets it: running mean ``mu`` and variance ``var`` of the
+    new layer's inputs on those rows, scale ``sqrt(var + eps)`` and shift
+    ``mu`` (the statistics as training computes them: earlier batch norms
+    on the batch's own statistics), so that it undoes its own normalisation
+    in evaluation mode exactly and in training mode up to how far a batch's
+    statistics stray from ``mu`` and ``var`` (exactly on ``data`` itself). Without ``data`` it is the identity in
+    evaluation mode only (running mean 0, running variance 1, scale
+    ``sqrt(1 + eps)``, shift 0); in training mode it then normalises with
+    the batch statistics, which changes the function.
 
     Parameters
     ----------
@@ -343,6 +372,9 @@ def deepen(model, layer, *, batch_norm="auto", copy=True):
     batch_norm : bool or 'auto', default='auto'
         Add a batch norm to the new layer; 'auto' does when ``layer`` has
         one.
+    data : torch.Tensor or None, default=None
+        A batch of inputs of ``model``, to set the new batch norm from the
+        statistics of the new layer's inputs (used only with a batch norm).
     copy : bool, default=True
         Grow a deep copy (True) or ``model`` itself.
 
@@ -399,6 +431,9 @@ def deepen(model, layer, *, batch_norm="auto", copy=True):
             f"new identity layer exact); found {found}.")
     if batch_norm == "auto":
         batch_norm = has_norm
+    mean = var = None
+    if batch_norm and data is not None:
+        mean, var = _output_statistics(model, items[k], data)
     n = _units(old)
     device, dtype = old.weight.device, old.weight.dtype
     with torch.no_grad():
@@ -422,10 +457,16 @@ def deepen(model, layer, *, batch_norm="auto", copy=True):
                 bn = nn.BatchNorm3d(n)
             else:
                 bn = nn.BatchNorm1d(n)
-            bn.running_mean.zero_()
-            bn.running_var.fill_(1.0)
-            bn.weight.fill_(float(np.sqrt(1.0 + bn.eps)))
-            bn.bias.zero_()
+            if mean is None:
+                bn.running_mean.zero_()
+                bn.running_var.fill_(1.0)
+                bn.weight.fill_(float(np.sqrt(1.0 + bn.eps)))
+                bn.bias.zero_()
+            else:
+                bn.running_mean.copy_(mean)
+                bn.running_var.copy_(var)
+                bn.weight.copy_(torch.sqrt(var + bn.eps))
+                bn.bias.copy_(mean)
             new.append(bn.to(device=device, dtype=dtype))
         new.append(nn.ReLU())
         for m in new:
