@@ -389,3 +389,27 @@ def test_cutout_of_size_zero_cuts_nothing():
 
     x = torch.ones(3, 1, 8, 8)
     assert torch.equal(Cutout(size=0.0)(x, torch.Generator().manual_seed(0)), x)
+
+
+def test_dataframe_column_names_are_recorded_and_checked(digits):
+    import warnings
+
+    import pandas as pd
+
+    from sklabelfree.few_shot import ProtoNetEncoder
+
+    X, y = digits
+    rows = pd.DataFrame(X[:64].reshape(64, -1), columns=[f"p{i}" for i in range(64)])
+    for enc in (_tiny(AutoEncoder), ProtoNetEncoder(k_shot=1, n_query=1, max_epochs=1,
+                                                    episodes_per_epoch=2, random_state=0)):
+        enc.fit(rows, y[:64])
+        assert enc.feature_names_in_.tolist() == rows.columns.tolist()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            enc.transform(rows)                          # same columns: no warning
+        with pytest.raises(ValueError, match="feature names should match"):
+            enc.transform(rows[rows.columns[::-1]])
+        with pytest.warns(UserWarning, match="does not have valid feature names"):
+            enc.transform(rows.to_numpy())
+    enc = _tiny(AutoEncoder).fit(rows).fit(X[:64])       # refit on an array: names gone
+    assert not hasattr(enc, "feature_names_in_")

@@ -271,6 +271,7 @@ class BaseFewShotNet(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         self
         """
         self._check_own_params()
+        self._check_column_names(X, reset=True)
         X_l, codes, classes = self._validate_training_data(X, y, first=True)
         input_shape = tuple(int(s) for s in X_l.shape[1:])
         if self.warm_start and self.initialized_ and hasattr(self, "classes_"):
@@ -320,6 +321,7 @@ class BaseFewShotNet(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         if not self.__sklearn_is_fitted__():
             return self.fit(X, y, **fit_params)
         self._check_own_params()
+        self._check_column_names(X, reset=False)
         X_l, codes, classes = self._validate_training_data(X, y, first=False)
         self.check_training_target(classes[codes])
         with self._seeded():

@@ -8,7 +8,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from ._base import SeededNetMixin, check_net_input
 from ._schedule import CosineDecay
@@ -161,6 +161,16 @@ class EmbeddingNetMixin(SeededNetMixin, TransformerMixin):
         return np.asarray([f"{prefix}{i}" for i in range(self._embedding_dim())],
                           dtype=object)
 
+    def _check_column_names(self, X, *, reset):
+        """Record (``reset``, at fit) or check the column names of a DataFrame ``X``.
+
+        As scikit-learn's transformers do: ``feature_names_in_`` is set when
+        a DataFrame with string column names is fitted, and later calls with
+        other or reordered columns are refused (a warning when the names
+        come or go).
+        """
+        _check_feature_names(self, X, reset=reset)
+
     def set_params(self, **params):
         """Set parameters, as skorch's ``NeuralNet.set_params`` does.
 
@@ -210,6 +220,7 @@ class EmbeddingNetMixin(SeededNetMixin, TransformerMixin):
         Z : ndarray of float32, shape (n_samples, n_dims)
         """
         check_is_fitted(self)
+        self._check_column_names(X, reset=False)
         X = check_net_input(X, expected_shape=self.input_shape_, owner=type(self).__name__)
         bs = max(self.batch_size, 256)
         out = []

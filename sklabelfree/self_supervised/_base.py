@@ -257,6 +257,7 @@ class BaseSelfSupervisedEncoder(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         self
         """
         self._check_own_params()
+        self._check_column_names(X, reset=True)
         X = self._validate_X(X, first=True)
         input_shape = tuple(int(s) for s in X.shape[1:])
         keep = self.warm_start and self.initialized_ and hasattr(self, "input_shape_")
@@ -304,6 +305,7 @@ class BaseSelfSupervisedEncoder(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         if not self.__sklearn_is_fitted__():
             return self.fit(X, y, **fit_params)
         self._check_own_params()
+        self._check_column_names(X, reset=False)
         X = self._validate_X(X, first=False)
         with self._seeded():
             self._train(X, fit_params)

@@ -435,7 +435,7 @@ class CLIPEncoder(BaseSelfSupervisedEncoder):
         self
         """
         self._check_own_params()
-        X = self._validate_X(X, first=True)
+        X_in, X = X, self._validate_X(X, first=True)
         texts = check_texts(y, X.shape[0], owner=type(self).__name__, name="y")
         vectorizer = self.vectorizer if self.vectorizer is not None else \
             _default_vectorizer()
@@ -447,7 +447,7 @@ class CLIPEncoder(BaseSelfSupervisedEncoder):
         self.text_dim_ = int(feats.shape[1])
         self._fit_text_features = feats
         try:
-            super().fit(X, None, **fit_params)
+            super().fit(X_in, None, **fit_params)   # as given: its column names
         finally:
             del self._fit_text_features
         return self
@@ -473,11 +473,11 @@ class CLIPEncoder(BaseSelfSupervisedEncoder):
         if not self.__sklearn_is_fitted__():
             return self.fit(X, y, **fit_params)
         self._check_own_params()
-        X = self._validate_X(X, first=False)
+        X_in, X = X, self._validate_X(X, first=False)
         texts = check_texts(y, X.shape[0], owner=type(self).__name__, name="y")
         self._fit_text_features = self._vectorize(texts)
         try:
-            super().partial_fit(X, None, **fit_params)
+            super().partial_fit(X_in, None, **fit_params)
         finally:
             del self._fit_text_features
         return self
