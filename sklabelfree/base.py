@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.metrics import accuracy_score
-from sklearn.utils import _safe_indexing, column_or_1d, get_tags
+from sklearn.utils import _safe_indexing, check_random_state, column_or_1d, get_tags
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
@@ -45,6 +45,25 @@ __all__ = [
     "BaseSemiSupervisedMetaEstimator",
     "is_semi_supervised",
 ]
+
+
+def seed_estimator(estimator, random_state):
+    """Give every unset ``random_state`` of ``estimator`` a seed drawn from ``random_state``.
+
+    The keys ``random_state`` and ``*__random_state`` left to None, in
+    sorted order, each get an int from ``check_random_state(random_state)``,
+    so that a seeded meta-estimator fits the same clones every time.
+    ``estimator`` is changed and returned.
+    """
+    rng = check_random_state(random_state)
+    to_set = {
+        key: int(rng.randint(np.iinfo(np.int32).max))
+        for key, value in sorted(estimator.get_params(deep=True).items())
+        if (key == "random_state" or key.endswith("__random_state")) and value is None
+    }
+    if to_set:
+        estimator.set_params(**to_set)
+    return estimator
 
 
 def is_semi_supervised(estimator):

@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.validation import _num_samples
 
 from .. import UNLABELED
-from ._strategies import seed_random_states
+from ..base import seed_estimator
 
 __all__ = [
     "ActiveLearningCurve",
@@ -356,7 +356,7 @@ def simulate_active_learning(
             f"the random start needed {len(initial)} rows to hold two classes, which "
             f"leaves nothing to query within budget={budget}; raise the budget."
         )
-    learner = seed_random_states(clone(learner), rng)
+    learner = seed_estimator(clone(learner), rng)
     scorer = get_scorer("accuracy") if scoring is None else check_scoring(learner, scoring)
     scoring_name = scoring if isinstance(scoring, str) else (
         "accuracy" if scoring is None else getattr(scoring, "__name__", "score"))

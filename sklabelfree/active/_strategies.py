@@ -27,7 +27,7 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..base import is_semi_supervised
+from ..base import is_semi_supervised, seed_estimator
 from ..utils.validation import labeled_mask
 from ._data import flat_features, n_rows, take_rows
 
@@ -620,19 +620,6 @@ class EpsilonGreedy(_WrapsBase):
                                     pool_scores[picked]])
 
 
-def seed_random_states(estimator, rng):
-    """Give each ``random_state`` parameter left to None an int from ``rng``."""
-    params = estimator.get_params(deep=True)
-    new = {
-        key: int(rng.randint(np.iinfo(np.int32).max))
-        for key in sorted(params)
-        if (key == "random_state" or key.endswith("__random_state")) and params[key] is None
-    }
-    if new:
-        estimator.set_params(**new)
-    return estimator
-
-
 def _fit_member(template, X, y, rows, unlabeled_rows):
     est = clone(template)
     if unlabeled_rows is not None:
@@ -743,7 +730,7 @@ class QueryByCommittee(QueryStrategy):
                 f"{type(template).__name__} has none. Use disagreement='vote_entropy'.")
         # Each member gets its own seed from the learner's random state, so a
         # seeded learner builds the same committee every time.
-        members = [seed_random_states(clone(template), rng) for _ in samples]
+        members = [seed_estimator(clone(template), rng) for _ in samples]
         self.members_ = Parallel(n_jobs=self.n_jobs, prefer="threads")(
             delayed(_fit_member)(member, learner.X_, y, rows, unlabeled)
             for member, rows in zip(members, samples)

@@ -18,8 +18,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, has_fit_parameter
 
-from ..base import BaseSemiSupervisedMetaEstimator
-from ._pseudo_label import seed_estimator
+from ..base import BaseSemiSupervisedMetaEstimator, seed_estimator
 from ._selection import class_quotas, select_confident
 
 __all__ = ["CoTrainingClassifier"]

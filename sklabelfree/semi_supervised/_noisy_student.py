@@ -15,9 +15,12 @@ from sklearn.utils.metadata_routing import (
 )
 from sklearn.utils.validation import _num_samples, has_fit_parameter
 
-from ..base import BaseSemiSupervisedMetaEstimator, is_semi_supervised
+from ..base import (
+    BaseSemiSupervisedMetaEstimator,
+    is_semi_supervised,
+    seed_estimator,
+)
 from ..utils.validation import AllLabeledWarning
-from ._pseudo_label import seed_estimator
 from ._selection import select_confident, sharpen, soft_copies
 
 __all__ = ["NoisyStudentClassifier"]

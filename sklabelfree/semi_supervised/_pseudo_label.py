@@ -8,23 +8,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 
-from ..base import BaseSemiSupervisedMetaEstimator
+from ..base import BaseSemiSupervisedMetaEstimator, seed_estimator
 from ._selection import select_confident, sharpen, soft_copies
 
 __all__ = ["PseudoLabelClassifier"]
-
-
-def seed_estimator(estimator, random_state):
-    """Give every unset ``random_state`` of ``estimator`` a seed drawn from ``random_state``."""
-    rng = check_random_state(random_state)
-    to_set = {
-        key: rng.randint(np.iinfo(np.int32).max)
-        for key, value in sorted(estimator.get_params(deep=True).items())
-        if (key == "random_state" or key.endswith("__random_state")) and value is None
-    }
-    if to_set:
-        estimator.set_params(**to_set)
-    return estimator
 
 
 class PseudoLabelClassifier(BaseSemiSupervisedMetaEstimator):
