@@ -69,11 +69,16 @@ def test_learning_rate_groups_and_partial_freeze(digits_tasks):
     assert not torch.equal(trunk.features[4].weight, pretrained.features[4].weight)
 
 
+def _pretrained_trunk_state(source):
+    """A copy of the source encoder's trunk weights (the head left out)."""
+    pretrained = source.ema_module_ if source.ema_module_ is not None else source.module_
+    return {k: v.clone() for k, v in pretrained.state_dict().items()
+            if not k.startswith("head.")}
+
+
 def test_unfreeze_after(digits_tasks):
     source, X, y = digits_tasks
-    pretrained = source.ema_module_ if source.ema_module_ is not None else source.module_
-    before = {k: v.clone() for k, v in pretrained.state_dict().items()
-              if not k.startswith("head.")}
+    before = _pretrained_trunk_state(source)
     never = FineTuningClassifier(source, unfreeze_after=2, max_epochs=2,
                                  random_state=0).fit(X[:80], y[:80])
     assert not _changed(before, {k: v for k, v in never.module_.trunk.state_dict().items()
@@ -87,9 +92,7 @@ def test_unfreeze_after(digits_tasks):
 
 def test_unfreeze_after_zero_trains_the_whole_trunk_from_the_start(digits_tasks):
     source, X, y = digits_tasks
-    pretrained = source.ema_module_ if source.ema_module_ is not None else source.module_
-    before = {k: v.clone() for k, v in pretrained.state_dict().items()
-              if not k.startswith("head.")}
+    before = _pretrained_trunk_state(source)
     clf = FineTuningClassifier(source, unfreeze_after=0, max_epochs=1,
                                random_state=0).fit(X[:80], y[:80])
     assert clf.module_.frozen == []

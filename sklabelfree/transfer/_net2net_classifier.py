@@ -182,30 +182,32 @@ class Net2NetClassifier(SupervisedNetClassifier):
         """Also refuse, before training, a schedule the network cannot follow."""
         super()._check_module_fits(X, fit_params)
         ops = {op for _, op in getattr(self, "schedule_", [])}
-        if not ops:
-            return
-        who, module = type(self).__name__, self.module_
-        layers = widenable_layers(module)
-        if not layers:
-            raise ValueError(
-                f"{who}: the schedule grows the network, but {type(module).__name__} "
-                "has no hidden layer to grow.")
-        # A dry run on copies: the growth steps raise their own clear errors.
-        # The new layers' initialisation must not move the seeded torch stream.
+        # A dry run of each kind of step on a copy: the growth steps raise
+        # their own clear errors. The new layers' initialisation must not
+        # move the seeded torch stream.
         for op in _OPS:
             if op not in ops:
                 continue
             try:
                 with torch.random.fork_rng(devices=[]):
-                    if op == "widen":
-                        for name, units in layers.items():
-                            widen(module, name, int(math.ceil(units * self.widen_factor)))
-                    else:
-                        deepen(module, list(layers)[-1])
+                    self._grown(self.module_, op, np.random.RandomState(0), on_copy=True)
             except ValueError as exc:
                 raise ValueError(
-                    f"{who}: the schedule has a {op!r} step that this network cannot "
-                    f"take: {exc}") from exc
+                    f"{type(self).__name__}: the schedule has a {op!r} step that this "
+                    f"network cannot take: {exc}") from exc
+
+    def _grown(self, module, op, rng, data=None, on_copy=False):
+        """``module`` after one growth step (on a deep copy with ``on_copy``)."""
+        layers = widenable_layers(module)
+        if not layers:
+            raise ValueError(f"{type(module).__name__} has no hidden layer to grow.")
+        if op == "deepen":
+            return deepen(module, list(layers)[-1], data=data, copy=on_copy)
+        for name, units in layers.items():
+            module = widen(module, name, int(math.ceil(units * self.widen_factor)),
+                           noise_std=self.noise_std, random_state=rng, copy=on_copy)
+            on_copy = False  # the copy, once made, grows in place
+        return module
 
     def prepare_fit(self, X, codes):
         super().prepare_fit(X, codes)
@@ -244,22 +246,12 @@ class Net2NetClassifier(SupervisedNetClassifier):
         n_before = sum(p.numel() for p in module.parameters())
         has_data = hasattr(self, "_growth_data")
         loss_before = self._labeled_loss() if has_data else float("nan")
-        layers = widenable_layers(module)
-        if not layers:
-            raise ValueError(f"{type(module).__name__} has no hidden layer to grow.")
         seed = None if self.random_state is None else int(self.random_state) + len(
             getattr(self, "growth_", []))
-        rng = np.random.RandomState(seed)
-        if op == "widen":
-            grown = module
-            for name, units in layers.items():
-                grown = widen(grown, name, int(math.ceil(units * self.widen_factor)),
-                              noise_std=self.noise_std, random_state=rng, copy=False)
-        else:
-            data = None
-            if has_data:
-                data = torch.as_tensor(np.asarray(self._growth_data[0]), device=self.device)
-            grown = deepen(module, list(layers)[-1], data=data, copy=False)
+        data = None
+        if op == "deepen" and has_data:
+            data = torch.as_tensor(np.asarray(self._growth_data[0]), device=self.device)
+        grown = self._grown(module, op, np.random.RandomState(seed), data=data)
         self.module_ = grown
         if getattr(self, "ema_module_", None) is not None:
             ema = copy.deepcopy(grown)
