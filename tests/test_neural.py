@@ -1,6 +1,8 @@
 """The skorch layer: fast iterators, the base net's contract, augmentations."""
 
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -103,6 +105,38 @@ def test_check_net_input():
 
         check_net_input(sp.csr_matrix(X))
     assert check_net_input(torch.zeros(2, 3, dtype=torch.float64)).dtype == torch.float32
+
+
+def test_check_net_input_copies_read_only_arrays():
+    # pandas' copy-on-write hands out read-only arrays; torch cannot wrap one
+    # safely and warns that writing to it is undefined behaviour.
+    pd = pytest.importorskip("pandas")
+    X = np.arange(12, dtype=np.float32).reshape(3, 4)
+    ro = X.copy()
+    ro.setflags(write=False)
+    out = check_net_input(ro)
+    assert out.flags.writeable and np.array_equal(out, X) and not ro.flags.writeable
+    assert check_net_input(pd.DataFrame(X)).flags.writeable
+    assert check_net_input(X) is X          # a writable float32 array is not copied
+
+
+def test_float32_dataframe_fits_without_torch_warning():
+    # Torch warns once per process, so the fit runs in a fresh interpreter.
+    code = (
+        "import warnings, numpy as np, pandas as pd\n"
+        "warnings.simplefilter('error')\n"
+        "from sklabelfree.semi_supervised import SupervisedNetClassifier\n"
+        "rng = np.random.RandomState(0)\n"
+        "X = pd.DataFrame(rng.rand(40, 4).astype('float32'), columns=list('abcd'))\n"
+        "y = np.arange(40) % 2\n"
+        "y[::4] = -1\n"
+        "clf = SupervisedNetClassifier(max_epochs=1, random_state=0).fit(X, y)\n"
+        "clf.predict(X)\n"
+    )
+    pytest.importorskip("pandas")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
 
 
 @pytest.fixture(scope="module")

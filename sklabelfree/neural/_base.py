@@ -34,7 +34,9 @@ def check_net_input(X, *, expected_shape=None, name="X", owner="the net"):
     Accepts ``(n, d)`` rows, ``(n, c, L)`` signals and ``(n, c, h, w)``
     images, as numpy arrays, torch tensors or array-likes (DataFrames are
     turned into arrays). Other numeric dtypes are cast to float32 (a copy;
-    the input is never modified). NaN, infinity, complex numbers, sparse
+    the input is never modified); a read-only array (a DataFrame under
+    pandas' copy-on-write, a read-only memmap) is copied too, as torch
+    cannot wrap it safely. NaN, infinity, complex numbers, sparse
     matrices and empty inputs are refused.
 
     Parameters
@@ -79,6 +81,11 @@ def check_net_input(X, *, expected_shape=None, name="X", owner="the net"):
             raise TypeError(
                 f"{name} has dtype {X.dtype} that cannot be cast to float32: {exc}"
             ) from exc
+        if not X.flags.writeable:
+            # A DataFrame under pandas' copy-on-write, or a read-only memmap:
+            # torch wraps arrays without copying and warns it cannot protect
+            # a read-only one, so the net gets its own copy.
+            X = X.copy()
         finite = bool(np.isfinite(X).all())
     if X.ndim == 1 or X.ndim == 0:
         raise ValueError(
