@@ -779,3 +779,13 @@ def test_maml_module_with_too_few_logits_and_warm_start_on_other_classes(digits)
     net.fit(X_base[y_base < 3], y_base[y_base < 3])     # the same classes: continues
     with pytest.raises(ValueError, match="warm_start=True continues the network"):
         net.fit(X_base, y_base)
+
+
+def test_maml_classifier_refit_on_images_drops_n_features_in():
+    # A refit on images must not keep the feature count of a fit on rows.
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1], 3)
+    clf = MAMLClassifier(inner_steps=1, random_state=0).fit(rng.rand(6, 64), y)
+    assert clf.n_features_in_ == 64
+    clf.fit(rng.rand(6, 1, 8, 8).astype(np.float32), y)
+    assert clf.input_shape_ == (1, 8, 8) and not hasattr(clf, "n_features_in_")

@@ -300,15 +300,16 @@ def test_warm_start_refit_with_another_layout_is_refused_and_keeps_the_net():
     net = MultiTaskNetClassifier(warm_start=True, max_epochs=1, module__width=8,
                                  random_state=0).fit(X, Y3)
     proba = net.predict_proba(X[:5])
-    with pytest.raises(ValueError, match=r"warm_start=True: y has 2 task\(s\) with classes "
-                                         r"\[\[0, 1\], \[0, 1\]\], but the fitted heads "
-                                         r"are for 3 task\(s\)"):
+    with pytest.raises(ValueError, match=r"warm_start=True continues the network of the "
+                                         r"previous fit \(samples of shape \(5,\), classes "
+                                         r"\[\[0, 1\], \[0, 1\], \[0, 1\]\]\), but this fit "
+                                         r"has samples of shape \(5,\), classes "
+                                         r"\[\[0, 1\], \[0, 1\]\]"):
         net.fit(X, Y)
-    with pytest.raises(ValueError, match=r"warm_start=True: y has 3 task\(s\) with classes "
-                                         r".*\[0, 1, 2\]"):
+    with pytest.raises(ValueError, match=r"but this fit has .*\[0, 1, 2\]\]\. Set "
+                                         r"warm_start=False"):
         net.fit(X, np.column_stack([Y, np.arange(len(X)) % 3]))
-    with pytest.raises(ValueError, match=r"samples of shape \(3,\), but the net was fitted "
-                                         r"on \(5,\)"):
+    with pytest.raises(ValueError, match=r"but this fit has samples of shape \(3,\)"):
         net.fit(X[:, :3], Y3)
     # The refused fits changed nothing; the same layout goes on from the weights.
     assert net.n_tasks_ == 3 and len(net.module_.heads) == 3

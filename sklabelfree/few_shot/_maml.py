@@ -14,6 +14,7 @@ from torch.func import functional_call
 from torch.nn import functional as F
 
 from ..neural import check_net_input, eval_mode
+from ..neural._base import _record_input_shape
 from ._base import BaseFewShotClassifier
 from ._episodes import check_episode_target
 from ._modules import default_few_shot_module
@@ -500,9 +501,7 @@ class MAMLClassifier(BaseFewShotClassifier):
         idx = np.flatnonzero(labeled)
         codes = torch.as_tensor([lookup[c] for c in y[idx].tolist()], device=device)
         x = torch.as_tensor(X)[torch.as_tensor(idx)].to(device)
-        self.input_shape_ = tuple(int(s) for s in X.shape[1:])
-        if X.ndim == 2:
-            self.n_features_in_ = int(X.shape[1])
+        _record_input_shape(self, X)
         seeded = self.random_state is not None
         cuda = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda, enabled=seeded):

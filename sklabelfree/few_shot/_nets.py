@@ -17,6 +17,7 @@ from ..neural import (
     check_net_input,
     forward_takes_return_features,
 )
+from ..neural._base import _check_warm_start, _record_input_shape
 from ..utils.validation import check_partially_labeled
 from ._modules import default_few_shot_module
 
@@ -273,23 +274,11 @@ class BaseFewShotNet(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         self._check_own_params()
         self._check_column_names(X, reset=True)
         X_l, codes, classes = self._validate_training_data(X, y, first=True)
-        input_shape = tuple(int(s) for s in X_l.shape[1:])
-        if self.warm_start and self.initialized_ and hasattr(self, "classes_"):
-            # The network was built for the previous classes and sample shape.
-            if (input_shape != self.input_shape_
-                    or classes.tolist() != self.classes_.tolist()):
-                raise ValueError(
-                    f"{type(self).__name__}: warm_start=True continues the network of "
-                    f"the previous fit (classes {self.classes_.tolist()}, samples of "
-                    f"shape {self.input_shape_}), but this fit has classes "
-                    f"{classes.tolist()} and samples of shape {input_shape}. Set "
-                    "warm_start=False to start afresh.")
+        # The network was built for the previous classes and sample shape.
+        _check_warm_start(self, X_l.shape[1:], classes.tolist(),
+                          getattr(self, "classes_", np.array([])).tolist())
         self.classes_ = classes
-        self.input_shape_ = input_shape
-        if X_l.ndim == 2:
-            self.n_features_in_ = int(X_l.shape[1])
-        elif hasattr(self, "n_features_in_"):
-            del self.n_features_in_
+        _record_input_shape(self, X_l)
         self.check_training_target(classes[codes])
         self.n_steps_ = 0
         with self._seeded():

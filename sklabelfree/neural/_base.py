@@ -117,6 +117,38 @@ def check_net_input(X, *, expected_shape=None, name="X", owner="the net"):
     return X
 
 
+def _record_input_shape(net, X):
+    """Set ``input_shape_``, and ``n_features_in_`` for rows (dropped for images)."""
+    net.input_shape_ = tuple(int(s) for s in X.shape[1:])
+    if X.ndim == 2:
+        net.n_features_in_ = int(X.shape[1])
+    else:
+        net.__dict__.pop("n_features_in_", None)
+
+
+def _check_warm_start(net, input_shape, classes=None, fitted_classes=None):
+    """Refuse data the network kept by ``warm_start=True`` was not built for.
+
+    ``classes`` / ``fitted_classes`` (plain lists, compared as they are) are
+    those of this fit and of the previous one; None when the network has no
+    class outputs. Nothing is checked unless a network is kept.
+    """
+    if not (net.warm_start and net.initialized_ and hasattr(net, "input_shape_")):
+        return
+    input_shape = tuple(input_shape)
+    if input_shape == net.input_shape_ and classes == fitted_classes:
+        return
+    before = f"samples of shape {net.input_shape_}"
+    now = f"samples of shape {input_shape}"
+    if classes is not None:
+        before += f", classes {fitted_classes}"
+        now += f", classes {classes}"
+    raise ValueError(
+        f"{type(net).__name__}: warm_start=True continues the network of the previous "
+        f"fit ({before}), but this fit has {now}. Set warm_start=False to start "
+        "afresh.")
+
+
 def _module_takes(module_cls, name):
     try:
         return name in inspect.signature(module_cls).parameters
@@ -537,11 +569,7 @@ class BaseSemiSupervisedNet(SeededNetMixin, SemiSupervisedMixin, NeuralNetClassi
         weight = self._check_sample_weight(sample_weight, codes)
         previous = {k: v for k, v in self.__dict__.items() if k in _SHAPE_ATTRIBUTES}
         self.classes_inferred_ = classes
-        self.input_shape_ = tuple(int(s) for s in X.shape[1:])
-        if X.ndim == 2:
-            self.n_features_in_ = int(X.shape[1])
-        elif hasattr(self, "n_features_in_"):
-            del self.n_features_in_
+        _record_input_shape(self, X)
         self.n_steps_ = 0
         with self._seeded():
             self.generator_ = torch.Generator(device=self.device)

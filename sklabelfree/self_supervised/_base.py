@@ -24,6 +24,7 @@ from ..neural import (
     eval_mode,
     forward_takes_return_features,
 )
+from ..neural._base import _check_warm_start, _record_input_shape
 from ..nn import default_module_for_shape
 
 __all__ = ["BaseSelfSupervisedEncoder", "view_augmentation"]
@@ -259,19 +260,10 @@ class BaseSelfSupervisedEncoder(EmbeddingNetMixin, TransformerMixin, NeuralNet):
         self._check_own_params()
         self._check_column_names(X, reset=True)
         X = self._validate_X(X, first=True)
-        input_shape = tuple(int(s) for s in X.shape[1:])
         keep = self.warm_start and self.initialized_ and hasattr(self, "input_shape_")
-        if keep and input_shape != self.input_shape_:
-            raise ValueError(
-                f"{type(self).__name__}: warm_start=True continues the network of the "
-                f"previous fit, on samples of shape {self.input_shape_}; these have "
-                f"shape {input_shape}. Set warm_start=False to start afresh.")
+        _check_warm_start(self, X.shape[1:])
         self._fit_data(X)
-        self.input_shape_ = input_shape
-        if X.ndim == 2:
-            self.n_features_in_ = int(X.shape[1])
-        elif hasattr(self, "n_features_in_"):
-            del self.n_features_in_
+        _record_input_shape(self, X)
         self.n_steps_ = 0
         with self._seeded():
             if not keep:

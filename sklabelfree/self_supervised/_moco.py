@@ -124,7 +124,13 @@ class MoCoEncoder(BaseSelfSupervisedEncoder):
     in a :class:`MoCoQueue`, so the negatives do not depend on the batch
     size. The loss is symmetrised (each view is a query once), and after
     each step the keys of the second views are enqueued. Until the queue
-    holds a key, the other keys of the batch are the negatives.
+    holds a key, the other keys of the batch are the negatives. The key
+    encoder runs in training mode, like the query encoder (as in He et
+    al.'s code, where both are submodules of one model): its batch norm
+    uses the batch's statistics and the default trunk's dropout is on. With
+    the dropout off in the key encoder only, the encoders benchmark gave
+    0.935 / 0.915 / 0.883 on seeds 0 / 1 / 2 (mean 0.911, against 0.926 with
+    it), so the key encoder keeps it.
 
     With ``batch_negatives=True`` (the default) the other keys of the batch
     are negatives beside the queue's. On one device the keys of a batch

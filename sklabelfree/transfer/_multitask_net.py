@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import check_is_fitted
 
 from ..neural import SeededNetMixin, TensorBatchIterator, build_module, check_net_input
+from ..neural._base import _check_warm_start, _record_input_shape
 from ..nn.losses import (
     gradnorm_loss,
     masked_task_losses,
@@ -523,31 +524,15 @@ class MultiTaskNetClassifier(SeededNetMixin, ClassifierMixin, NeuralNet):
             raise ValueError(
                 f"X has {X.shape[0]} rows but y has {codes.shape[0]}: they must have "
                 "the same number of rows.")
-        input_shape = tuple(int(s) for s in X.shape[1:])
-        if self.warm_start and self.initialized_ and hasattr(self, "_classes"):
-            # Checked before any state changes: a refused y leaves the net intact.
-            old = [c.tolist() for c in self._classes]
-            if old != [c.tolist() for c in classes]:
-                raise ValueError(
-                    f"{type(self).__name__} with warm_start=True: y has "
-                    f"{len(classes)} task(s) with classes "
-                    f"{[c.tolist() for c in classes]}, but the fitted heads are for "
-                    f"{len(old)} task(s) with classes {old}. Set warm_start=False to "
-                    "re-initialise the net.")
-            if input_shape != self.input_shape_:
-                raise ValueError(
-                    f"{type(self).__name__} with warm_start=True: X has samples of "
-                    f"shape {input_shape}, but the net was fitted on {self.input_shape_}. "
-                    "Set warm_start=False to re-initialise the net.")
+        # Checked before any state changes: a refused y leaves the net intact.
+        # The classes are compared per task (one list of classes per task).
+        _check_warm_start(self, X.shape[1:], [c.tolist() for c in classes],
+                          [c.tolist() for c in getattr(self, "_classes", [])])
         self._classes = classes
         self._single = single
         self.classes_ = classes[0] if single else classes
         self.n_tasks_ = len(classes)
-        self.input_shape_ = input_shape
-        if X.ndim == 2:
-            self.n_features_in_ = int(X.shape[1])
-        elif hasattr(self, "n_features_in_"):
-            del self.n_features_in_
+        _record_input_shape(self, X)
         with self._seeded():
             if not self.warm_start or not self.initialized_:
                 self.initialize()

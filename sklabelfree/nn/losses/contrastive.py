@@ -8,6 +8,12 @@ from torch.nn import functional as F
 __all__ = ["nt_xent_loss", "info_nce_loss", "cpc_loss", "clip_loss"]
 
 
+def _check_temperature(temperature):
+    """Refuse a temperature that is not positive (the softmax would be NaN)."""
+    if float(temperature) <= 0:
+        raise ValueError(f"temperature must be positive, got {float(temperature)!r}.")
+
+
 def nt_xent_loss(z1, z2, temperature=0.5):
     """Normalised temperature-scaled cross-entropy of two views (SimCLR's NT-Xent).
 
@@ -45,8 +51,7 @@ def nt_xent_loss(z1, z2, temperature=0.5):
     >>> round(float(nt_xent_loss(z, z, temperature=1.0)), 4)
     0.5514
     """
-    if float(temperature) <= 0:
-        raise ValueError(f"temperature must be positive, got {float(temperature)!r}.")
+    _check_temperature(temperature)
     if z1.shape != z2.shape or z1.dim() != 2:
         raise ValueError(f"z1 and z2 must be (n, d) of the same shape, got "
                          f"{tuple(z1.shape)} and {tuple(z2.shape)}.")
@@ -105,8 +110,7 @@ def info_nce_loss(query, key, queue=None, temperature=0.2, in_batch_negatives=Fa
     ...                           temperature=1.0)), 4)
     0.3133
     """
-    if float(temperature) <= 0:
-        raise ValueError(f"temperature must be positive, got {float(temperature)!r}.")
+    _check_temperature(temperature)
     if query.shape != key.shape or query.dim() != 2:
         raise ValueError(f"query and key must be (n, d) of the same shape, got "
                          f"{tuple(query.shape)} and {tuple(key.shape)}.")

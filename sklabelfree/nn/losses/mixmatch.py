@@ -5,6 +5,7 @@ from torch.nn import functional as F
 
 from ..functional import sharpen
 from .consistency import softmax_mse_loss
+from .contrastive import _check_temperature
 
 __all__ = ["mixmatch_guess_labels", "mixmatch_labeled_loss", "mixmatch_unlabeled_loss"]
 
@@ -36,8 +37,7 @@ def mixmatch_guess_labels(logits, temperature):
     >>> mixmatch_guess_labels(logits, 0.5)  # mean (0.6, 0.4), sharpened
     tensor([[0.6923, 0.3077]])
     """
-    if float(temperature) <= 0:
-        raise ValueError(f"temperature must be positive, got {float(temperature)!r}.")
+    _check_temperature(temperature)
     if logits.dim() != 3:
         raise ValueError(
             f"logits must have shape (K, n, n_classes), got {tuple(logits.shape)}.")
