@@ -15,6 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.metrics import accuracy_score
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, column_or_1d, get_tags
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -69,8 +71,13 @@ def seed_estimator(estimator, random_state):
 def is_semi_supervised(estimator):
     """Whether an estimator learns from unlabeled rows (``y == -1``).
 
-    True for sklabelfree's semi-supervised estimators and for
-    scikit-learn's :mod:`sklearn.semi_supervised` estimators.
+    True for sklabelfree's semi-supervised estimators, for scikit-learn's
+    :mod:`sklearn.semi_supervised` estimators, and for a
+    :class:`~sklearn.pipeline.Pipeline` or a hyper-parameter search
+    (:class:`~sklearn.model_selection.GridSearchCV` and the other
+    ``BaseSearchCV``) whose final estimator is one of them: those pass ``y``
+    to it as it is, ``-1`` rows included. Other meta-estimators (bagging,
+    one-vs-rest...) would take ``-1`` for a class, so they are not.
 
     Parameters
     ----------
@@ -88,9 +95,18 @@ def is_semi_supervised(estimator):
     >>> is_semi_supervised(PseudoLabelClassifier()), is_semi_supervised(
     ...     LogisticRegression())
     (True, False)
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> is_semi_supervised(make_pipeline(StandardScaler(), PseudoLabelClassifier()))
+    True
     """
     if getattr(estimator, "_sklabelfree_semi_supervised", False):
         return True
+    if isinstance(estimator, Pipeline):
+        final = estimator.steps[-1][1] if estimator.steps else None
+        return final not in (None, "passthrough") and is_semi_supervised(final)
+    if isinstance(estimator, BaseSearchCV):
+        return is_semi_supervised(estimator.estimator)
     module = getattr(type(estimator) if not isinstance(estimator, type) else estimator,
                      "__module__", "")
     return module.startswith("sklearn.semi_supervised")
@@ -139,7 +155,12 @@ class SemiSupervisedMixin:
         idx = np.flatnonzero(mask)
         X_l = X if mask.all() else _safe_indexing(X, idx)
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight)[idx]
+            sample_weight = column_or_1d(np.asarray(sample_weight))
+            if sample_weight.shape[0] != y.shape[0]:
+                raise ValueError(
+                    f"sample_weight has {sample_weight.shape[0]} entries but y has "
+                    f"{y.shape[0]}: they must have the same length.")
+            sample_weight = sample_weight[idx]
         return accuracy_score(y[idx], self.predict(X_l), sample_weight=sample_weight)
 
 
@@ -201,19 +222,20 @@ class BaseSemiSupervisedMetaEstimator(
         if not hasattr(X, "__getitem__") and not sp.issparse(X):
             # Array-likes that cannot be indexed by rows (only __array__).
             X = np.asarray(X)
-        # y first: a refused target leaves a fitted estimator as it was.
+        # y and the row counts first: a refused fit leaves a fitted
+        # estimator as it was (validate_data resets the feature attributes).
         y, labeled, classes = check_partially_labeled(
             y, estimator_name=type(self).__name__
         )
-        validate_data(self, X, skip_check_array=True, reset=True)
-        if sp.issparse(X) and X.format not in ("csr", "csc"):
-            X = X.tocsr()
         n = _num_samples(X)
         if n != y.shape[0]:
             raise ValueError(
                 f"X has {n} rows but y has {y.shape[0]}: they must have the same "
                 "number of rows."
             )
+        validate_data(self, X, skip_check_array=True, reset=True)
+        if sp.issparse(X) and X.format not in ("csr", "csc"):
+            X = X.tocsr()
         return X, y, labeled, classes
 
     def _route_fit_params(self, X, params):
@@ -352,13 +374,14 @@ class BaseSemiSupervisedMetaEstimator(
 
         ``fit`` metadata (``sample_weight`` and whatever the wrapped estimator
         requests) reaches the wrapped estimator, sliced to the rows each fit
-        uses.
+        uses; what this estimator's own methods request (for example
+        ``set_score_request(sample_weight=True)``) reaches them.
 
         Returns
         -------
         routing : MetadataRouter
         """
-        router = MetadataRouter(owner=self)
+        router = MetadataRouter(owner=self).add_self_request(self)
         router.add(
             **{self._estimator_param: self._get_param_estimator()},
             method_mapping=MethodMapping().add(caller="fit", callee="fit"),

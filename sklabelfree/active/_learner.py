@@ -75,7 +75,9 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
     rows and fits the estimator on the labeled rows, or on every row when the
     estimator is semi-supervised (a ``LabelSpreading``, a
     :class:`~sklabelfree.semi_supervised.PseudoLabelClassifier`, a deep
-    semi-supervised net): active and semi-supervised learning together.
+    semi-supervised net, or a ``Pipeline`` ending in one: see
+    :func:`~sklabelfree.base.is_semi_supervised`): active and
+    semi-supervised learning together.
     :meth:`query` names the pool rows whose labels are worth most,
     :meth:`teach` adds the answers and refits, and :meth:`should_query`
     decides for one arriving row in stream-based selective sampling.

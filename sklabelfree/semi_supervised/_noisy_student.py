@@ -67,8 +67,9 @@ class NoisyStudentClassifier(BaseSemiSupervisedMetaEstimator):
     **Semi-supervised teachers and students.** A teacher or student that
     learns from rows labeled ``-1`` (one for which
     :func:`~sklabelfree.base.is_semi_supervised` is true: sklabelfree's
-    semi-supervised estimators, the deep nets of this module included, and
-    those of :mod:`sklearn.semi_supervised`) is given them. The first
+    semi-supervised estimators, the deep nets of this module included,
+    those of :mod:`sklearn.semi_supervised`, and a ``Pipeline`` ending in
+    one) is given them. The first
     teacher is fitted on every row, ``-1`` on the unlabeled ones, so that a
     :class:`FixMatchClassifier` teacher learns from the unlabeled rows as
     its method intends, instead of from the labeled rows alone. Each student

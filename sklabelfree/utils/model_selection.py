@@ -12,6 +12,7 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.model_selection._split import BaseCrossValidator
 from sklearn.utils import _safe_indexing
+from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import _num_samples
 
 from .validation import as_label_array, labeled_mask
@@ -29,6 +30,8 @@ class _BaseSemiSupervisedSplit(BaseCrossValidator):
     def __init__(self, n_splits=5, *, shuffle=False, random_state=None):
         if not isinstance(n_splits, numbers.Integral) or n_splits < 2:
             raise ValueError(f"n_splits must be an int of at least 2, got {n_splits!r}.")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be True or False; got {shuffle!r}.")
         if not shuffle and random_state is not None:
             raise ValueError(
                 "Setting a random_state has no effect since shuffle is False. "
@@ -204,6 +207,19 @@ class _LabeledScorer:
             for k, v in kwargs.items()
         }
         return self.scorer(estimator, _safe_indexing(X, idx), y[idx], **kwargs)
+
+    def get_metadata_routing(self):
+        """The wrapped scorer's requests: routed metadata reaches it, sliced."""
+        return get_routing_for_object(self.scorer)
+
+    def set_score_request(self, **kwargs):
+        """Request metadata for the wrapped scorer (see its ``set_score_request``)."""
+        if not hasattr(self.scorer, "set_score_request"):
+            raise TypeError(
+                f"The wrapped scorer {self.scorer!r} takes no metadata requests; "
+                "request them on a scorer made by sklearn.metrics.make_scorer.")
+        self.scorer.set_score_request(**kwargs)
+        return self
 
     def __repr__(self):
         return f"make_labeled_scorer({self.scorer!r})"

@@ -142,6 +142,16 @@ def labeled_mask(y):
     return y != UNLABELED
 
 
+def _is_missing(value):
+    """None, NaN of any float type, or a missing-value marker (pandas' NA, NaT)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except (TypeError, ValueError):   # pandas.NA: its comparisons are NA
+        return True
+
+
 def check_partially_labeled(
     y,
     *,
@@ -227,17 +237,25 @@ def check_partially_labeled(
     if y.dtype.kind == "O":
         kinds = set()
         for v in y[labeled]:
-            if v is None or (isinstance(v, float) and np.isnan(v)):
+            if _is_missing(v):
                 raise ValueError(
                     f"{who}y contains None or NaN. Mark unlabeled rows with -1 "
                     "(sklabelfree.UNLABELED)."
                 )
-            kinds.add("str" if isinstance(v, str) else "number")
-        if len(kinds) > 1:
+            kinds.add("str" if isinstance(v, str) else
+                      "bool" if isinstance(v, (bool, np.bool_)) else "number")
+        if "str" in kinds and len(kinds) > 1:
             raise ValueError(
                 f"{who}y mixes label types (strings and numbers). Use one type "
                 "for the classes and the integer -1 for unlabeled rows."
             )
+        if kinds == {"number"}:
+            # Numbers in an object array (a target read as objects, a pandas
+            # object Series): an ordinary numeric target.
+            numeric = np.asarray(y.tolist())
+            if numeric.dtype.kind in "iuf":
+                y = numeric
+                labeled = labeled_mask(y)
     if y.shape[0] == 0:
         raise ValueError(f"{who}y is empty: at least one labeled row is needed.")
     if not labeled.any():
@@ -248,6 +266,10 @@ def check_partially_labeled(
     y_labeled = y[labeled]
     if y.dtype.kind == "O" and all(isinstance(v, str) for v in y_labeled):
         pass
+    elif y.dtype.kind == "O":
+        # Booleans beside the integer -1 (what make_partially_labeled gives
+        # for a boolean target): checked as the boolean target they are.
+        check_classification_targets(np.asarray(y_labeled.tolist()))
     else:
         check_classification_targets(y_labeled)
     if not allow_negative_labels and y.dtype.kind in "if":
@@ -258,6 +280,8 @@ def check_partially_labeled(
                 "(unlabeled) may be negative."
             )
     classes = np.unique(y_labeled)
+    if classes.dtype.kind == "O" and not any(isinstance(v, str) for v in classes):
+        classes = np.asarray(classes.tolist())   # booleans: a boolean array
     if classes.shape[0] < min_classes:
         raise ValueError(
             f"{who}y has {classes.shape[0]} class among its labeled rows; at least "
