@@ -354,3 +354,12 @@ def test_vat_perturbation_has_norm_eps_on_float32_digits():
     net = ConvNet2d(1, 10, width=8, input_size=8).eval()
     r = vat_perturbation(net, x, net(x), eps=1.0, generator=torch.Generator().manual_seed(0))
     np.testing.assert_allclose(r.flatten(1).norm(dim=1).numpy(), 1.0, rtol=1e-4)
+
+
+def test_check_net_input_names_float32_overflow_and_sparse_tensors():
+    with pytest.raises(ValueError, match="beyond the float32 range"):
+        check_net_input(np.array([[1e300, 0.0]]))
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        check_net_input(np.array([[np.inf, 0.0]]))
+    with pytest.raises(TypeError, match="sparse tensor"):
+        check_net_input(torch.eye(3).to_sparse())

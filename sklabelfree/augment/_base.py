@@ -9,6 +9,7 @@ augmentations again.
 
 import functools
 import math
+import numbers
 
 import torch
 from torch.nn import functional as F
@@ -35,6 +36,57 @@ def _rand(n, generator, device):
 
 def _randint(low, high, n, generator, device):
     return torch.randint(low, high, (n,), generator=generator, device=device)
+
+
+def _check_number(owner, name, value, low=None, high=None, *, high_open=False,
+                  integer=False, finite=True):
+    """Raise a ValueError unless ``value`` is a finite (whole) number in range."""
+    ok = isinstance(value, numbers.Real)
+    if ok:
+        v = float(value)
+        ok = ((math.isfinite(v) or not finite) and (low is None or v >= low)
+              and (high is None or (v < high if high_open else v <= high))
+              and (not integer or v.is_integer()))
+    if not ok:
+        if low is not None and high is not None:
+            allowed = f"in [{low:g}, {high:g}{')' if high_open else ']'}"
+        elif low is not None:
+            allowed = f">= {low:g}"
+        else:
+            allowed = ""
+        kind = ("a whole number" if integer else "a finite number" if finite
+                else "a number")
+        expected = f"{kind} {allowed}" if allowed else kind
+        raise ValueError(f"{owner}: {name} must be {expected}, got {value!r}.")
+
+
+def _affine_to_normalised(theta, h, w):
+    """Express a pixel-space affine map in ``affine_grid``'s [-1, 1] coordinates.
+
+    ``theta`` (n, 2, 3) maps output pixels to input pixels about the centre;
+    ``affine_grid`` normalises each axis by its own side, so the
+    off-diagonal terms are rescaled by the aspect ratio (else a rotation of
+    a non-square image also stretches it). Square images are left as they
+    are (the same tensor, bit for bit).
+    """
+    if h == w:
+        return theta
+    theta = theta.clone()
+    theta[:, 0, 1] = theta[:, 0, 1] * (h / w)
+    theta[:, 1, 0] = theta[:, 1, 0] * (w / h)
+    return theta
+
+
+def _hashable(value):
+    """A hashable stand-in for a parameter, equal for parameters that compare equal."""
+    if value is None or isinstance(value, (numbers.Number, str, Augmentation)):
+        return value  # equal numbers hash alike (1 and 1.0)
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    try:  # scalars of other types (numpy bools, 0-d tensors) by their value
+        return float(value)
+    except (TypeError, ValueError, RuntimeError):
+        return "<object>"  # any other object: one common stand-in
 
 
 class Augmentation:
@@ -84,7 +136,11 @@ class Augmentation:
         return type(self) is type(other) and self._params() == other._params()
 
     def __hash__(self):
-        return hash((type(self).__name__, repr(self)))
+        # Consistent with ``__eq__``: equal parameters (1 and 1.0, [a] and
+        # [a]) give equal hashes.
+        params = self._params()
+        return hash((type(self).__name__,
+                     tuple((k, _hashable(v)) for k, v in params.items())))
 
     def __call__(self, x, generator=None):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -131,11 +187,13 @@ class RandomShift(Augmentation):
 
     Parameters
     ----------
-    max_shift : int, default=1
+    max_shift : int >= 0, default=1
         Largest shift in pixels (or time steps). With ``'reflect'`` it is
         capped at one less than the shorter side (a reflection cannot be
-        longer).
-    padding_mode : {'reflect', 'replicate', 'zeros'}, default='reflect'
+        longer), with ``'circular'`` at the shorter side.
+    padding_mode : {'reflect', 'replicate', 'zeros', 'circular'}, default='reflect'
+        How the border is filled: mirrored, the edge repeated, zeros, or
+        the opposite side (``'circular'``: a cyclic roll).
 
     Examples
     --------
@@ -146,7 +204,14 @@ class RandomShift(Augmentation):
     tensor([[[0., 0., 0., 1., 2.]]])
     """
 
+    _padding_modes = ("reflect", "replicate", "zeros", "circular")
+
     def __init__(self, max_shift=1, padding_mode="reflect"):
+        _check_number("RandomShift", "max_shift", max_shift, 0, integer=True)
+        if padding_mode not in self._padding_modes:
+            raise ValueError(
+                f"RandomShift: padding_mode must be one of {list(self._padding_modes)}, "
+                f"got {padding_mode!r}.")
         self.max_shift = max_shift
         self.padding_mode = padding_mode
 
@@ -155,6 +220,9 @@ class RandomShift(Augmentation):
         if self.padding_mode == "reflect" and x.dim() in (3, 4):
             # A reflection is at most one pixel shorter than the side.
             s = min(s, min(x.shape[2:]) - 1)
+        if self.padding_mode == "circular" and x.dim() in (3, 4):
+            # A circular pad wraps around at most once.
+            s = min(s, min(x.shape[2:]))
         if s <= 0:
             return x
         n, c = x.shape[:2]
@@ -189,7 +257,7 @@ class RandomFlip(Augmentation):
 
     Parameters
     ----------
-    p : float, default=0.5
+    p : float in [0, 1], default=0.5
         Probability that a sample is flipped.
     dim : int, default=-1
         Axis to flip.
@@ -203,6 +271,7 @@ class RandomFlip(Augmentation):
     """
 
     def __init__(self, p=0.5, dim=-1):
+        _check_number("RandomFlip", "p", p, 0, 1)
         self.p = p
         self.dim = dim
 
@@ -215,14 +284,16 @@ class RandomAffine(Augmentation):
 
     Parameters
     ----------
-    degrees : float, default=10
+    degrees : float >= 0, default=10
         Largest rotation, in degrees, either way.
-    shear : float, default=0
+    shear : float in [0, 90), default=0
         Largest shear, in degrees, either way, along x.
-    translate : float, default=0
+    translate : float in [0, 1], default=0
         Largest translation as a fraction of the size.
-    p : float, default=1.0
+    p : float in [0, 1], default=1.0
         Probability that a sample is transformed.
+
+    The rotation and shear are rigid in pixels, also on non-square images.
 
     Examples
     --------
@@ -235,12 +306,17 @@ class RandomAffine(Augmentation):
     """
 
     def __init__(self, degrees=10.0, shear=0.0, translate=0.0, p=1.0):
+        owner = type(self).__name__
+        _check_number(owner, "degrees", degrees, 0)
+        _check_number(owner, "shear", shear, 0, 90, high_open=True)
+        _check_number(owner, "translate", translate, 0, 1)
+        _check_number(owner, "p", p, 0, 1)
         self.degrees = degrees
         self.shear = shear
         self.translate = translate
         self.p = p
 
-    def _theta(self, n, generator, device, dtype):
+    def _theta(self, n, generator, device, dtype, size=None):
         u = lambda: 2 * _rand(n, generator, device) - 1  # noqa: E731
         angle = u() * math.radians(self.degrees)
         shear = u() * math.radians(self.shear)
@@ -250,6 +326,8 @@ class RandomAffine(Augmentation):
             torch.stack([cos, -sin + tan * cos, tx], dim=1),
             torch.stack([sin, cos + tan * sin, ty], dim=1),
         ], dim=1)
+        if size is not None:
+            theta = _affine_to_normalised(theta, *size)
         return theta.to(dtype)
 
     def __call__(self, x, generator=None):
@@ -257,7 +335,8 @@ class RandomAffine(Augmentation):
             raise ValueError(
                 f"{type(self).__name__} needs images (n, c, h, w), got a tensor of "
                 f"shape {tuple(x.shape)}.")
-        theta = self._theta(x.shape[0], generator, x.device, x.dtype)
+        theta = self._theta(x.shape[0], generator, x.device, x.dtype,
+                            size=tuple(x.shape[2:]))
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros",
                             align_corners=False)
@@ -269,9 +348,9 @@ class RandomRotation(RandomAffine):
 
     Parameters
     ----------
-    degrees : float, default=10
+    degrees : float >= 0, default=10
         Largest rotation, in degrees, either way.
-    p : float, default=1.0
+    p : float in [0, 1], default=1.0
         Probability that a sample is rotated.
 
     Examples
@@ -294,11 +373,11 @@ class Cutout(Augmentation):
 
     Parameters
     ----------
-    size : float, default=0.5
+    size : float in [0, 1], default=0.5
         Side of the square as a fraction of the image side (or length of the
         segment as a fraction of the signal); a hole has at least one
         pixel, and 0 cuts nothing.
-    p : float, default=1.0
+    p : float in [0, 1], default=1.0
         Probability that a sample gets a hole.
     fill : float, default=0.0
 
@@ -312,6 +391,9 @@ class Cutout(Augmentation):
     """
 
     def __init__(self, size=0.5, p=1.0, fill=0.0):
+        _check_number("Cutout", "size", size, 0, 1)
+        _check_number("Cutout", "p", p, 0, 1)
+        _check_number("Cutout", "fill", fill, finite=False)
         self.size = size
         self.p = p
         self.fill = fill
@@ -346,7 +428,7 @@ class GaussianNoise(Augmentation):
 
     Parameters
     ----------
-    std : float, default=0.1
+    std : float >= 0, default=0.1
         Standard deviation of the noise.
     relative : bool, default=False
         Scale the noise by each feature's standard deviation in the batch
@@ -363,6 +445,7 @@ class GaussianNoise(Augmentation):
     """
 
     def __init__(self, std=0.1, relative=False):
+        _check_number("GaussianNoise", "std", std, 0)
         self.std = std
         self.relative = relative
 
@@ -385,8 +468,8 @@ class BrightnessContrast(Augmentation):
 
     Parameters
     ----------
-    brightness : float, default=0.2
-    contrast : float, default=0.2
+    brightness : float >= 0, default=0.2
+    contrast : float in [0, 1], default=0.2
 
     Examples
     --------
@@ -398,6 +481,8 @@ class BrightnessContrast(Augmentation):
     """
 
     def __init__(self, brightness=0.2, contrast=0.2):
+        _check_number("BrightnessContrast", "brightness", brightness, 0)
+        _check_number("BrightnessContrast", "contrast", contrast, 0, 1)
         self.brightness = brightness
         self.contrast = contrast
 
@@ -419,7 +504,8 @@ class RandomScaling(Augmentation):
 
     Parameters
     ----------
-    scale : float, default=0.1
+    scale : float in [0, 1], default=0.1
+        (at most 1, so that no factor is negative)
 
     Examples
     --------
@@ -431,6 +517,7 @@ class RandomScaling(Augmentation):
     """
 
     def __init__(self, scale=0.1):
+        _check_number("RandomScaling", "scale", scale, 0, 1)
         self.scale = scale
 
     def __call__(self, x, generator=None):
@@ -444,7 +531,7 @@ class FeatureMasking(Augmentation):
 
     Parameters
     ----------
-    rate : float, default=0.2
+    rate : float in [0, 1], default=0.2
     fill : float, default=0.0
 
     Examples
@@ -457,6 +544,8 @@ class FeatureMasking(Augmentation):
     """
 
     def __init__(self, rate=0.2, fill=0.0):
+        _check_number("FeatureMasking", "rate", rate, 0, 1)
+        _check_number("FeatureMasking", "fill", fill, finite=False)
         self.rate = rate
         self.fill = fill
 
@@ -472,7 +561,7 @@ class SwapNoise(Augmentation):
 
     Parameters
     ----------
-    rate : float, default=0.15
+    rate : float in [0, 1], default=0.15
 
     Examples
     --------
@@ -485,6 +574,7 @@ class SwapNoise(Augmentation):
     """
 
     def __init__(self, rate=0.15):
+        _check_number("SwapNoise", "rate", rate, 0, 1)
         self.rate = rate
 
     def __call__(self, x, generator=None):

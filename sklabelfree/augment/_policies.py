@@ -16,6 +16,8 @@ from ._base import (
     RandomScaling,
     RandomShift,
     SwapNoise,
+    _affine_to_normalised,
+    _check_number,
     _rand,
 )
 
@@ -27,6 +29,9 @@ def _per_sample(v, x):
 
 
 def _affine(x, theta):
+    # ``theta`` is written in pixels about the centre; affine_grid wants it in
+    # coordinates normalised per axis (the same on square images).
+    theta = _affine_to_normalised(theta, x.shape[2], x.shape[3])
     grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros",
                          align_corners=False)
@@ -41,6 +46,8 @@ def _op_identity(x, m, g):
 
 
 def _op_autocontrast(x, m, g):
+    # Stretch each image to [0, max(hi, 1)], as PIL's autocontrast does for
+    # pixel values (its darkest pixel becomes 0).
     flat = x.reshape(x.shape[0], -1)
     lo = _per_sample(flat.min(dim=1).values, x)
     hi = _per_sample(flat.max(dim=1).values, x)
@@ -81,7 +88,9 @@ def _op_solarize(x, m, g):
     lo = _per_sample(flat.min(dim=1).values, x)
     hi = _per_sample(flat.max(dim=1).values, x)
     threshold = hi - _per_sample(m, x) * (hi - lo)
-    return torch.where(x >= threshold, hi + lo - x, x)
+    # As PIL: invert the pixels >= threshold; magnitude 0 inverts none.
+    active = (m > 0).view((x.shape[0],) + (1,) * (x.dim() - 1))
+    return torch.where((x >= threshold) & active, hi + lo - x, x)
 
 
 def _op_posterize(x, m, g):
@@ -147,15 +156,17 @@ class RandAugment(Augmentation):
     CVPR Workshops 2020). The loop runs over operations, never over
     samples: each operation transforms at once the samples that drew it.
     Intensity operations act relative to each image's own range, so images
-    need not be scaled to [0, 1].
+    need not be scaled to [0, 1]; the exception is ``autocontrast``, which
+    stretches each image to ``[0, max(1, its maximum)]`` as PIL's does, so
+    it moves an image standardised around 0 into non-negative values.
 
     Parameters
     ----------
-    n_ops : int, default=2
+    n_ops : int >= 0, default=2
     magnitude : float in [0, 1], default=1.0
         Largest magnitude (1 = rotations up to 30 degrees, shear 0.3,
-        translation 30 %).
-    ops : list of str or None, default=None
+        translation 30 %); 0 leaves the images as they are.
+    ops : non-empty list of str or None, default=None
         Names from ``RandAugment.available_ops``; None uses them all.
 
     Examples
@@ -173,6 +184,23 @@ class RandAugment(Augmentation):
     available_ops = tuple(_RANDAUGMENT_OPS)
 
     def __init__(self, n_ops=2, magnitude=1.0, ops=None):
+        _check_number("RandAugment", "n_ops", n_ops, 0, integer=True)
+        _check_number("RandAugment", "magnitude", magnitude, 0, 1)
+        if ops is not None:
+            if isinstance(ops, str) or not hasattr(ops, "__iter__"):
+                raise ValueError(f"RandAugment: ops must be a list of op names or None, "
+                                 f"got {ops!r}; for a single op use [{ops!r}].")
+            names = list(ops)
+            if not names:
+                raise ValueError(
+                    f"RandAugment: ops must name at least one op (or be None for all "
+                    f"of them), got {ops!r}; available: {list(_RANDAUGMENT_OPS)}.")
+            unknown = [name for name in names if name not in _RANDAUGMENT_OPS]
+            if unknown:
+                raise ValueError(f"RandAugment: unknown ops {unknown}; available: "
+                                 f"{list(_RANDAUGMENT_OPS)}.")
+            if not isinstance(ops, (list, tuple)):
+                ops = names  # an iterator would be spent after one call
         self.n_ops = n_ops
         self.magnitude = magnitude
         self.ops = ops
@@ -189,7 +217,7 @@ class RandAugment(Augmentation):
                              f"available: {list(_RANDAUGMENT_OPS)}.")
         n, dev = x.shape[0], x.device
         out = x.clone()
-        for _ in range(self.n_ops):
+        for _ in range(int(self.n_ops)):
             choice = torch.randint(0, len(names), (n,), generator=generator, device=dev)
             mag = _rand(n, generator, dev) * self.magnitude
             for k, name in enumerate(names):
@@ -219,15 +247,15 @@ def input_kind(sample_shape):
 def make_augmentation(kind, strength="weak", *, flip=False, size=None):
     """The weak or strong augmentation preset for an input kind.
 
-    ============  =======================================  =========================
+    ============  =======================================  ============================
     kind          weak                                     strong
-    ============  =======================================  =========================
+    ============  =======================================  ============================
     ``image``     shift by 1/8 of the size (+ flip)        weak, RandAugment(2), cutout
-    ``signal``    shift by 1/10 of the length, scaling,    weak, more noise, cutout
-                  small noise
+    ``signal``    shift by 1/10 of the length, scaling,    weak, more noise,
+                  small noise                              brightness/contrast, cutout
     ``tabular``   Gaussian noise (0.1 of each feature's    noise, masking, swap noise
                   spread in the batch)
-    ============  =======================================  =========================
+    ============  =======================================  ============================
 
     Parameters
     ----------

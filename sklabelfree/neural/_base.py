@@ -59,7 +59,11 @@ def check_net_input(X, *, expected_shape=None, name="X", owner="the net"):
     >>> check_net_input(np.zeros((2, 1, 8, 8))).dtype
     dtype('float32')
     """
+    overflow = False
     if isinstance(X, torch.Tensor):
+        if X.layout != torch.strided:
+            raise TypeError(f"{name} is a sparse tensor; deep estimators need a dense "
+                            "tensor (call .to_dense()).")
         X = X.detach()
         if X.is_complex():
             raise ValueError("Complex data not supported.")
@@ -75,8 +79,10 @@ def check_net_input(X, *, expected_shape=None, name="X", owner="the net"):
         X = np.asarray(X)
         if X.dtype.kind == "c":
             raise ValueError("Complex data not supported.")
+        original = X
         try:
-            X = X.astype(np.float32, copy=False)
+            with np.errstate(over="ignore"):
+                X = X.astype(np.float32, copy=False)
         except (TypeError, ValueError) as exc:
             raise TypeError(
                 f"{name} has dtype {X.dtype} that cannot be cast to float32: {exc}"
@@ -87,6 +93,8 @@ def check_net_input(X, *, expected_shape=None, name="X", owner="the net"):
             # a read-only one, so the net gets its own copy.
             X = X.copy()
         finite = bool(np.isfinite(X).all())
+        if not finite and original is not X and original.dtype.kind in "fiu":
+            overflow = bool(np.isfinite(original).all())
     if X.ndim == 1 or X.ndim == 0:
         raise ValueError(
             f"Expected 2D array, got {X.ndim}D array instead. Reshape your data either "
@@ -104,6 +112,10 @@ def check_net_input(X, *, expected_shape=None, name="X", owner="the net"):
         raise ValueError(
             f"Found array with 0 feature(s) (shape={tuple(X.shape)}) while a minimum "
             "of 1 is required.")
+    if overflow:
+        raise ValueError(
+            f"Input {name} has values beyond the float32 range (about 3.4e38) that "
+            "deep estimators compute in; rescale it.")
     if not finite:
         raise ValueError(f"Input {name} contains NaN or infinity.")
     if expected_shape is not None and tuple(X.shape[1:]) != tuple(expected_shape):

@@ -1,12 +1,22 @@
 """Fast batching for in-memory data: tensors are sliced, never collated."""
 
 import math
+import numbers
 from collections import namedtuple
 
 import numpy as np
 import torch
 
 __all__ = ["TensorBatchIterator", "LabeledUnlabeledIterator", "SSLBatch"]
+
+
+def _check_batch_size(owner, batch_size):
+    if (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Real)
+            or not math.isfinite(batch_size) or batch_size != int(batch_size)
+            or batch_size < 1):
+        raise ValueError(f"{owner}: batch_size must be a whole number >= 1, got "
+                         f"{batch_size!r}.")
+    return int(batch_size)
 
 
 def _as_tensor(data):
@@ -29,7 +39,7 @@ class TensorBatchIterator:
     ----------
     dataset : skorch Dataset
         Its ``X`` and ``y`` must be arrays or tensors.
-    batch_size : int, default=128
+    batch_size : int >= 1, default=128
     shuffle : bool, default=False
     drop_last : bool, default=False
     seed : int or None, default=None
@@ -51,9 +61,9 @@ class TensorBatchIterator:
 
     def __init__(self, dataset, batch_size=128, shuffle=False, drop_last=False,
                  seed=None, **kwargs):
+        self.batch_size = _check_batch_size("TensorBatchIterator", batch_size)
         self.X = _as_tensor(dataset.X)
         self.y = _as_tensor(getattr(dataset, "y", None))
-        self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.generator = torch.Generator()
@@ -124,9 +134,9 @@ class LabeledUnlabeledIterator:
     ----------
     dataset : skorch Dataset
         ``X`` and ``y`` arrays or tensors, ``y == -1`` on unlabeled rows.
-    batch_size : int, default=32
+    batch_size : int >= 1, default=32
         Labeled rows per step (``B``).
-    mu : int or float, default=4
+    mu : int or float >= 0, default=4
         Ratio of unlabeled to labeled rows per step; 0 draws none.
     steps_per_epoch : int or None, default=None
     unlabeled_pool : {'all', 'unlabeled'}, default='all'
@@ -158,6 +168,11 @@ class LabeledUnlabeledIterator:
 
     def __init__(self, dataset, batch_size=32, mu=4, steps_per_epoch=None,
                  unlabeled_pool="all", seed=None, sample_weight=None, **kwargs):
+        batch_size = _check_batch_size("LabeledUnlabeledIterator", batch_size)
+        if (isinstance(mu, bool) or not isinstance(mu, numbers.Real)
+                or not math.isfinite(mu) or mu < 0):
+            raise ValueError(f"LabeledUnlabeledIterator: mu must be a finite number "
+                             f">= 0 (0 draws no unlabeled row), got {mu!r}.")
         self.X = _as_tensor(dataset.X)
         y = _as_tensor(dataset.y)
         if y is None:
@@ -171,7 +186,7 @@ class LabeledUnlabeledIterator:
                     f"sample_weight has shape {tuple(sample_weight.shape)}; expected "
                     f"({y.shape[0]},), one weight per row.")
             self.sample_weight = sample_weight
-        self.batch_size = int(batch_size)
+        self.batch_size = batch_size
         self.mu = mu
         labeled = (y >= 0).nonzero(as_tuple=True)[0]
         if labeled.numel() == 0:

@@ -15,7 +15,7 @@ def sharpen(p, temperature):
     ----------
     p : torch.Tensor of shape (n, k)
         Probabilities.
-    temperature : float
+    temperature : float > 0
         ``T``; below 1 sharpens, 1 leaves ``p`` as it is.
 
     Returns
@@ -29,6 +29,8 @@ def sharpen(p, temperature):
     >>> sharpen(torch.tensor([[0.6, 0.4]]), 0.5)
     tensor([[0.6923, 0.3077]])
     """
+    if not float(temperature) > 0:  # also refuses NaN
+        raise ValueError(f"sharpen: temperature must be > 0, got {temperature!r}.")
     if temperature == 1:
         return p
     logp = torch.log(p.clamp_min(1e-12)) / temperature
@@ -60,7 +62,8 @@ def mixup(x, targets, alpha, generator=None, keep_first=False, perm=None):
     ----------
     x : torch.Tensor of shape (n, ...)
     targets : torch.Tensor of shape (n, k)
-        Soft targets.
+        Soft (or one-hot) targets; integer labels must be one-hot encoded
+        first (:func:`one_hot`).
     alpha : float
         Beta distribution parameter; 0 disables mixing.
     generator : torch.Generator, default=None
@@ -86,6 +89,11 @@ def mixup(x, targets, alpha, generator=None, keep_first=False, perm=None):
     True
     """
     n = x.shape[0]
+    if targets.dim() != 2 or targets.shape[0] != n:
+        raise ValueError(
+            f"mixup needs targets of shape (n, k) = ({n}, k): one-hot or soft labels, "
+            f"one row per row of x; got shape {tuple(targets.shape)} (encode integer "
+            f"labels with one_hot first).")
     if perm is None:
         perm = torch.randperm(n, generator=generator, device="cpu").to(x.device)
     if alpha <= 0:
@@ -133,6 +141,7 @@ def ema_update(target, source, decay):
     target, source : torch.nn.Module
         Modules with the same structure.
     decay : float in [0, 1]
+        1 keeps ``target``, 0 copies ``source``.
 
     Examples
     --------
@@ -144,6 +153,8 @@ def ema_update(target, source, decay):
     >>> ema_update(a, b, 0.9); round(float(a.weight), 6)
     0.9
     """
+    if not 0 <= float(decay) <= 1:  # also refuses NaN
+        raise ValueError(f"ema_update: decay must be in [0, 1], got {decay!r}.")
     for t, s in zip(target.parameters(), source.parameters()):
         t.mul_(decay).add_(s.detach(), alpha=1 - decay)
     for t, s in zip(target.buffers(), source.buffers()):

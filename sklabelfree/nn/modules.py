@@ -6,9 +6,17 @@ logits (``forward(x, return_features=True)``): the self-supervised, few-shot
 and transfer families reuse the same trunks.
 """
 
+import numbers
+
 from torch import nn
 
 __all__ = ["MLP", "ConvNet1d", "ConvNet2d", "default_module_for_shape"]
+
+
+def _check_int(owner, name, value, low):
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+            or value < low):
+        raise ValueError(f"{owner}: {name} must be an int >= {low}, got {value!r}.")
 
 
 def _activation(name):
@@ -30,10 +38,10 @@ class MLP(nn.Module):
         Number of input features ``d``.
     output_dim : int
         Number of outputs (classes); 0 returns the features only.
-    width : int, default=256
+    width : int >= 1, default=256
         Units of each hidden layer.
-    depth : int, default=2
-        Number of hidden layers.
+    depth : int >= 0, default=2
+        Number of hidden layers (0: a linear model on the inputs).
     dropout : float, default=0.1
         Dropout after each hidden layer.
     batch_norm : bool, default=True
@@ -51,6 +59,8 @@ class MLP(nn.Module):
     def __init__(self, input_dim, output_dim, width=256, depth=2, dropout=0.1,
                  batch_norm=True, activation="relu"):
         super().__init__()
+        _check_int("MLP", "width", width, 1)
+        _check_int("MLP", "depth", depth, 0)
         layers = []
         dim = input_dim
         for _ in range(depth):
@@ -89,6 +99,8 @@ class _ConvNet(nn.Module):
     def __init__(self, in_channels, output_dim, width, depth, dropout, batch_norm,
                  activation, min_size, size):
         super().__init__()
+        _check_int(type(self).__name__, "width", width, 1)
+        _check_int(type(self).__name__, "depth", depth, 0)
         layers = []
         c = in_channels
         for i in range(depth):
