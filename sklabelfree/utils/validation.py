@@ -103,8 +103,9 @@ def check_string_minus_one(y, who=""):
     if has:
         raise ValueError(
             f"{who}y contains the string '-1'. Unlabeled rows are marked with "
-            "the integer -1; use a list or an object array, e.g. "
-            "np.array(['cat', -1, 'dog'], dtype=object)."
+            "the integer -1 (beside string labels: in a list or an object "
+            "array, e.g. np.array(['cat', -1, 'dog'], dtype=object)); a class "
+            "named '-1' must be renamed."
         )
 
 
