@@ -1,4 +1,5 @@
-"""Parameter checks and geometry of the augmentations, batch iterators, functional helpers and nn constructors."""
+"""Parameter checks and geometry of the augmentations, batch iterators,
+functional helpers and nn constructors."""
 
 import copy
 import math
