@@ -214,6 +214,28 @@ def test_pickle_roundtrip_predicts_the_same(digits50):
     np.testing.assert_allclose(loaded.predict_proba(X_test), clf.predict_proba(X_test))
 
 
+def test_build_module_tells_a_convnet_class_when_to_stop_pooling():
+    # As the default module: four blocks on 8x8 images pool only while the
+    # map is larger than 2x2 (without input_size they pooled it away).
+    net = SupervisedNetClassifier(ConvNet2d, module__depth=4, module__width=4)
+    net.input_shape_ = (1, 8, 8)
+    module = build_module(net, default_module_for_shape, 3)
+    assert module(torch.zeros(2, 1, 8, 8)).shape == (2, 3)
+    net = SupervisedNetClassifier(ConvNet1d, module__depth=4, module__width=4)
+    net.input_shape_ = (1, 8)
+    module = build_module(net, default_module_for_shape, 3)
+    assert module(torch.zeros(2, 1, 8)).shape == (2, 3)
+    # module__input_size still wins (32: a pooling in each of the 4 blocks).
+    def pools(module):
+        return sum(isinstance(m, torch.nn.MaxPool2d) for m in module.modules())
+
+    net = SupervisedNetClassifier(ConvNet2d, module__depth=4, module__width=4)
+    net.input_shape_ = (1, 8, 8)
+    assert pools(build_module(net, default_module_for_shape, 3)) == 2
+    net.set_params(module__input_size=32)
+    assert pools(build_module(net, default_module_for_shape, 3)) == 4
+
+
 @pytest.mark.parametrize("aug", [RandomShift(2), RandomFlip(), RandomAffine(20, 10, 0.1),
                                  Cutout(0.5), GaussianNoise(0.1), RandAugment(3)])
 def test_image_augmentations_are_batched_and_seeded(aug):

@@ -174,8 +174,9 @@ def build_module(net, default, output_dim, output_names=("output_dim",), input_s
     ``net.module`` None calls ``default(input_shape, output_dim,
     **module__kwargs)``; a module instance is used as skorch uses it; a
     module class gets ``input_dim`` (rows) or ``in_channels`` (signals and
-    images), ``image_size`` (``(height, width)`` of images) and each of
-    ``output_names`` set to ``output_dim`` when it takes them and
+    images), ``image_size`` (``(height, width)`` of images), ``input_size``
+    (the shorter side of images) or ``input_length`` (of signals), and each
+    of ``output_names`` set to ``output_dim`` when it takes them and
     ``module__*`` did not give them.
 
     Parameters
@@ -221,6 +222,11 @@ def build_module(net, default, output_dim, output_names=("output_dim",), input_s
         kwargs.setdefault("in_channels", shape[0])
     if len(shape) == 3 and _module_takes(module, "image_size"):
         kwargs.setdefault("image_size", tuple(shape[1:]))
+    # When a ConvNet stops pooling, as for the default module.
+    if len(shape) == 3 and _module_takes(module, "input_size"):
+        kwargs.setdefault("input_size", min(shape[1:]))
+    if len(shape) == 2 and _module_takes(module, "input_length"):
+        kwargs.setdefault("input_length", shape[1])
     for name in output_names:
         if _module_takes(module, name):
             kwargs.setdefault(name, output_dim)
