@@ -7,11 +7,11 @@ with ``forward(x, return_features=True)``, like the other trunks of
 :meth:`VisionTransformer.forward_visible` (what a masked autoencoder needs).
 """
 
-import numbers
-
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from .modules import _check_int
 
 __all__ = [
     "VisionTransformer",
@@ -164,12 +164,6 @@ def sincos_pos_embed_2d(dim, grid_size):
     return emb.to(torch.float32)
 
 
-def _check_num_heads(owner, num_heads):
-    if (isinstance(num_heads, bool) or not isinstance(num_heads, numbers.Integral)
-            or num_heads < 1):
-        raise ValueError(f"{owner}: num_heads must be an int >= 1, got {num_heads!r}.")
-
-
 class TransformerBlock(nn.Module):
     """A pre-norm transformer block: ``x + MHSA(LN(x))``, then ``x + MLP(LN(x))``.
 
@@ -191,7 +185,7 @@ class TransformerBlock(nn.Module):
 
     def __init__(self, dim, num_heads=4, mlp_ratio=2.0):
         super().__init__()
-        _check_num_heads("TransformerBlock", num_heads)
+        _check_int("TransformerBlock", "num_heads", num_heads, 1)
         if dim % num_heads:
             raise ValueError(f"The token size {dim} must be divisible by num_heads="
                              f"{num_heads}.")
@@ -300,7 +294,7 @@ class VisionTransformer(nn.Module):
         super().__init__()
         if pool not in ("mean", "cls", "flatten"):
             raise ValueError(f"pool must be 'mean', 'cls' or 'flatten', got {pool!r}.")
-        _check_num_heads("VisionTransformer", num_heads)
+        _check_int("VisionTransformer", "num_heads", num_heads, 1)
         h, w = _pair(image_size)
         self.image_size = (h, w)
         self.in_channels = int(in_channels)
