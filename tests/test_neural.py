@@ -357,7 +357,7 @@ def test_losses_refuse_non_positive_temperatures_and_bad_codes():
     for loss in (lambda t: nt_xent_loss(z, z, temperature=t),
                  lambda t: info_nce_loss(z, z, temperature=t),
                  lambda t: mixmatch_guess_labels(torch.randn(2, 4, 3), t)):
-        for t in (0.0, -1.0):
+        for t in (0.0, -1.0, float("nan")):
             with pytest.raises(ValueError, match="temperature must be positive"):
                 loss(t)
     with pytest.raises(ValueError, match=r"class codes in \[0, n_classes\)"):

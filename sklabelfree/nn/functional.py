@@ -8,6 +8,17 @@ __all__ = ["sharpen", "mixup", "sample_beta", "ema_update", "sigmoid_rampup", "l
            "one_hot"]
 
 
+def _check_temperature(temperature, owner=None):
+    """Refuse a temperature that is not a positive number (NaN included).
+
+    Dividing by such a temperature makes a softmax NaN or flips its order.
+    """
+    if not float(temperature) > 0:  # ``not > 0`` also refuses NaN
+        prefix = f"{owner}: " if owner else ""
+        raise ValueError(
+            f"{prefix}temperature must be positive, got {float(temperature)!r}.")
+
+
 def sharpen(p, temperature):
     """Temperature sharpening ``p_i^(1/T) / sum_j p_j^(1/T)`` along the last axis.
 
@@ -29,8 +40,7 @@ def sharpen(p, temperature):
     >>> sharpen(torch.tensor([[0.6, 0.4]]), 0.5)
     tensor([[0.6923, 0.3077]])
     """
-    if not float(temperature) > 0:  # also refuses NaN
-        raise ValueError(f"sharpen: temperature must be > 0, got {temperature!r}.")
+    _check_temperature(temperature, "sharpen")
     if temperature == 1:
         return p
     logp = torch.log(p.clamp_min(1e-12)) / temperature

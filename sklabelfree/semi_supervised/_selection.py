@@ -18,7 +18,7 @@ def sharpen(proba, temperature):
     """
     if temperature is None or temperature == 1:
         return proba
-    if temperature <= 0:
+    if not temperature > 0:  # ``not > 0`` also refuses NaN
         raise ValueError(f"temperature must be positive, got {temperature!r}.")
     # In log space to stay finite for small temperatures.
     logp = np.log(np.clip(proba, 1e-300, None)) / temperature

@@ -5,13 +5,9 @@ image-text InfoNCE of CLIP."""
 import torch
 from torch.nn import functional as F
 
+from ..functional import _check_temperature
+
 __all__ = ["nt_xent_loss", "info_nce_loss", "cpc_loss", "clip_loss"]
-
-
-def _check_temperature(temperature):
-    """Refuse a temperature that is not positive (the softmax would be NaN)."""
-    if float(temperature) <= 0:
-        raise ValueError(f"temperature must be positive, got {float(temperature)!r}.")
 
 
 def nt_xent_loss(z1, z2, temperature=0.5):

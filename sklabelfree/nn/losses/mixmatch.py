@@ -3,9 +3,8 @@
 import torch
 from torch.nn import functional as F
 
-from ..functional import sharpen
+from ..functional import _check_temperature, sharpen
 from .consistency import softmax_mse_loss
-from .contrastive import _check_temperature
 
 __all__ = ["mixmatch_guess_labels", "mixmatch_labeled_loss", "mixmatch_unlabeled_loss"]
 
