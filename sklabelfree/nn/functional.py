@@ -160,7 +160,7 @@ def ema_update(target, source, decay):
     >>> a, b = torch.nn.Linear(1, 1), torch.nn.Linear(1, 1)
     >>> with torch.no_grad():
     ...     _ = a.weight.fill_(1.0); _ = b.weight.fill_(0.0)
-    >>> ema_update(a, b, 0.9); round(float(a.weight), 6)
+    >>> ema_update(a, b, 0.9); round(a.weight.item(), 6)
     0.9
     """
     if not 0 <= float(decay) <= 1:  # also refuses NaN
