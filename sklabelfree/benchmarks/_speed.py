@@ -33,6 +33,7 @@ import numpy as np
 from ._table import (
     BenchmarkConfigError,
     _check_format,
+    check_config_int,
     environment_versions,
     format_report,
     format_table,
@@ -69,12 +70,6 @@ TITLE = (
     "Training speed on digits images (1, 8, 8): median time of an epoch, same ConvNet, "
     "data, batch size, Adam and steps"
 )
-
-
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise BenchmarkConfigError(f"{name} must be an int >= {low}, got {value!r}.")
-    return int(value)
 
 
 def _training_rows():
@@ -233,20 +228,20 @@ def measure_epoch_times(loops=LOOPS, *, seeds=(0,), epochs=DEFAULT_EPOCHS,
     for s in seeds:
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= s < 2**32:
             raise BenchmarkConfigError(f"each seed must be an int in [0, 2**32), got {s!r}.")
-    epochs = _check_int("epochs", epochs, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    epochs = check_config_int("epochs", epochs, 1)
+    batch_size = check_config_int("batch_size", batch_size, 1)
     X, y = _training_rows()
     largest = X.shape[0] // batch_size
     if largest < 1:
         raise BenchmarkConfigError(
             f"batch_size must be at most {X.shape[0]} (the training rows), got {batch_size}.")
-    steps = largest if steps is None else _check_int("steps", steps, 1)
+    steps = largest if steps is None else check_config_int("steps", steps, 1)
     if steps > largest:
         raise BenchmarkConfigError(
             f"at most {largest} steps of {batch_size} rows per epoch: the training part "
             f"has {X.shape[0]} rows; got {steps}.")
     if n_threads is not None:
-        n_threads = _check_int("n_threads", n_threads, 1)
+        n_threads = check_config_int("n_threads", n_threads, 1)
     X, y = X[: steps * batch_size], y[: steps * batch_size]
     # Few rows may miss a class: number the classes present 0, 1, ...
     classes, y = np.unique(y, return_inverse=True)

@@ -27,6 +27,24 @@ class BenchmarkConfigError(ValueError):
     """
 
 
+def check_config_int(name, value, low):
+    """``value`` as an int, refused with :class:`BenchmarkConfigError` unless an int >= ``low``.
+
+    Examples
+    --------
+    >>> from sklabelfree.benchmarks._table import check_config_int
+    >>> check_config_int("repeats", 3, 1)
+    3
+    >>> check_config_int("repeats", 0, 1)
+    Traceback (most recent call last):
+    ...
+    sklabelfree.benchmarks._table.BenchmarkConfigError: repeats must be an int >= 1, got 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise BenchmarkConfigError(f"{name} must be an int >= {low}, got {value!r}.")
+    return int(value)
+
+
 class Default(list):
     """The default value of a list option, told apart from the same list given.
 
