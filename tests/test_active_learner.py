@@ -105,6 +105,45 @@ class _Spy(ClassifierMixin, BaseEstimator):
         return self.inner_.predict(X)
 
 
+class _OrderSpy(ClassifierMixin, BaseEstimator):
+    """A supervised estimator that records the rows it was fitted on, in order."""
+
+    def fit(self, X, y):
+        self.seen_X_ = np.asarray(X).copy()
+        self.inner_ = LogisticRegression().fit(X, y)
+        self.classes_ = self.inner_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.inner_.predict_proba(X)
+
+    def predict(self, X):
+        return self.inner_.predict(X)
+
+
+def test_estimator_is_fitted_on_the_labels_in_the_order_they_arrived(iris_partial):
+    # As modAL appends each answer to its training set: fit's labeled rows in
+    # row order, then each teach call's answered rows in the order given.
+    X, y, y_partial = iris_partial
+    start = np.flatnonzero(y_partial != -1)
+    learner = ActiveLearner(_OrderSpy(), random_state=0).fit(X, y_partial)
+    np.testing.assert_array_equal(learner.label_order_, start)
+    np.testing.assert_array_equal(learner.estimator_.seen_X_, X[start])
+    pool = learner.pool_indices_
+    first = np.array([pool[40], pool[3]])      # not in row order
+    learner.teach(None, y[first], pool_indices=first)
+    second = np.array([pool[7], pool[90], pool[1]])
+    learner.teach(None, [y[pool[7]], -1, y[pool[1]]], pool_indices=second)  # one skip
+    extra = X[:2] + 10.0                         # appended rows, the second skipped
+    learner.teach(extra, [y[0], -1])
+    expected = np.concatenate([start, first, [pool[7], pool[1]], [150]])
+    np.testing.assert_array_equal(learner.label_order_, expected)
+    assert sorted(learner.label_order_) == np.flatnonzero(learner.y_ != -1).tolist()
+    np.testing.assert_array_equal(learner.estimator_.seen_X_,
+                                  np.vstack([X, extra])[expected])
+    np.testing.assert_array_equal(learner.labeled_X(), np.vstack([X, extra])[expected])
+
+
 def test_semi_supervised_estimator_sees_every_row(iris_partial):
     X, y, y_partial = iris_partial
     learner = ActiveLearner(_Spy(), random_state=0).fit(X, y_partial)
@@ -566,7 +605,7 @@ def test_failed_teach_leaves_the_learner_as_it_was(iris_partial):
         learner.teach(None, ["cat"], pool_indices=rows)
     with pytest.raises(ValueError, match="NaN"):
         learner.teach(np.full((1, 4), np.nan), [1])   # the refit itself fails
-    for key in ("X_", "y_", "pool_indices_", "labeled_iter_"):
+    for key in ("X_", "y_", "pool_indices_", "labeled_iter_", "label_order_"):
         np.testing.assert_array_equal(getattr(learner, key), before[key])
     assert learner.n_iter_ == 0 and learner.estimator_ is before["estimator_"]
     learner.teach(None, y[rows], pool_indices=rows)   # still usable

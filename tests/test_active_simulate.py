@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import load_digits, load_iris
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
@@ -60,13 +60,60 @@ def test_curve_follows_the_queries_and_its_scores_are_the_refits(digits):
     # Queried rows: new, distinct, one per step.
     assert curve.queried.shape == (15,)
     assert len(np.unique(np.concatenate([curve.initial, curve.queried]))) == 25
-    # Each score is the accuracy of the estimator refitted on the rows labeled so far.
+    # Each score is the accuracy of the estimator refitted on the rows labeled
+    # so far, in the order they were labeled (the random start as drawn).
     for i in (0, 7, 15):
-        rows = np.sort(np.concatenate([curve.initial, curve.queried[:i]]))
+        rows = np.concatenate([curve.initial, curve.queried[:i]])
         model = clone(_lr()).fit(X[rows], y[rows])
         assert curve.scores[i] == pytest.approx(model.score(X_test, y_test))
     assert curve.score_at(25) == curve.scores[-1]
     assert 0.0 <= curve.auc <= 1.0
+
+
+_FITS = []
+
+
+class _OrderSpy(ClassifierMixin, BaseEstimator):
+    """Records the rows of every fit, in order, in ``_FITS`` (clones share it)."""
+
+    def fit(self, X, y):
+        _FITS.append(np.asarray(X).copy())
+        self.inner_ = LogisticRegression(max_iter=200).fit(X, y)
+        self.classes_ = self.inner_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.inner_.predict_proba(X)
+
+    def predict(self, X):
+        return self.inner_.predict(X)
+
+
+def test_fits_see_the_random_start_as_drawn_then_the_answers_as_given(digits):
+    # As in modAL's loop: X_training = X[initial] (in the order drawn), then
+    # each answered row appended; the curve's rows are positions in X.
+    X, X_test, y, y_test = digits
+    log = _FITS
+    log.clear()
+    learner = ActiveLearner(_OrderSpy(), "margin", batch_size=2, random_state=0)
+    curve = simulate_active_learning(learner, X, y, X_test, y_test, budget=16,
+                                     n_initial=10, random_state=5)
+    expected = np.random.RandomState(5).permutation(len(y))[:10]
+    np.testing.assert_array_equal(curve.initial, expected)
+    assert not np.array_equal(np.sort(expected), expected)  # the order is tested
+    assert len(log) == 4
+    np.testing.assert_array_equal(log[0], X[expected])
+    for step, seen in enumerate(log[1:], start=1):
+        rows = np.concatenate([curve.initial, curve.queried[:2 * step]])
+        np.testing.assert_array_equal(seen, X[rows])
+    # The queried rows are pool rows of X, and each is the margin pick of the
+    # previous fit over the pool in X's order.
+    assert not np.isin(curve.queried, curve.initial).any()
+    model = LogisticRegression(max_iter=200).fit(X[expected], y[expected])
+    pool = np.setdiff1d(np.arange(len(y)), expected)
+    top2 = np.sort(model.predict_proba(X[pool]), axis=1)[:, -2:]
+    best = pool[np.argsort(top2[:, 1] - top2[:, 0], kind="stable")[:2]]
+    assert set(curve.queried[:2]) == set(best)
 
 
 def test_batches_end_exactly_at_the_budget(digits):

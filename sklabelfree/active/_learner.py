@@ -133,6 +133,14 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
     labeled_iter_ : ndarray of int of shape (n_rows,)
         The :meth:`teach` call that labeled each row (0 for the rows labeled
         in ``fit``, -1 for unlabeled rows).
+    label_order_ : ndarray of int
+        The labeled rows of ``X_`` in the order their labels arrived: those
+        labeled in ``fit`` in row order, then each :meth:`teach` call's
+        answered rows in the order given. A supervised estimator is fitted on
+        the labeled rows in this order, as modAL fits on its growing training
+        set, so that an estimator sensitive to row order (the internal
+        cross-validation of ``SVC(probability=True)``, an ``SGDClassifier``
+        without shuffling) sees the same data as in modAL's loop.
     n_iter_ : int
         Number of :meth:`teach` calls since ``fit``.
     n_stream_queries_ : int
@@ -226,6 +234,7 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
         self.y_ = y
         self.pool_indices_ = np.flatnonzero(~labeled)
         self.labeled_iter_ = np.where(labeled, 0, -1)
+        self.label_order_ = np.flatnonzero(labeled)
         self.n_iter_ = 0
         self.n_stream_queries_ = 0
         self.query_strategy_ = _resolve(self.query_strategy, "query_strategy")
@@ -238,11 +247,12 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
 
     def _refit(self):
         estimator = self._template()
-        labeled = labeled_mask(self.y_)
         if is_semi_supervised(estimator):
             estimator.fit(self.X_, self.y_)
         else:
-            rows = np.flatnonzero(labeled)
+            # In the order the labels arrived (``label_order_``), as modAL
+            # appends each answer to its training set.
+            rows = self.label_order_
             y_rows = self.y_[rows]
             if y_rows.dtype == object and all(
                     isinstance(v, numbers.Integral) for v in y_rows):
@@ -334,7 +344,8 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
         Returns
         -------
         X_labeled : array-like
-            Rows of ``X_`` whose label is not ``-1``.
+            Rows of ``X_`` whose label is not ``-1``, in the order their
+            labels arrived (``label_order_``).
 
         Examples
         --------
@@ -346,7 +357,7 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
         (20, 4)
         """
         check_is_fitted(self, "estimator_")
-        return take_rows(self.X_, np.flatnonzero(labeled_mask(self.y_)))
+        return take_rows(self.X_, self.label_order_)
 
     # ------------------------------------------------------------------ query / teach
     def query(self, X_pool=None, n=None, return_scores=False):
@@ -492,6 +503,8 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
             labeled_iter = self.labeled_iter_.copy()
             labeled_iter[rows[answered]] = self.n_iter_ + 1
             update = {"y_": y_new, "labeled_iter_": labeled_iter,
+                      "label_order_": np.concatenate(
+                          [self.label_order_, rows[answered]]).astype(np.intp),
                       "pool_indices_": np.setdiff1d(self.pool_indices_, rows)}
         else:
             if X is None:
@@ -504,6 +517,8 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
                 "y_": _merge_labels(self.y_, labels),
                 "labeled_iter_": np.concatenate(
                     [self.labeled_iter_, np.where(answered, self.n_iter_ + 1, -1)]),
+                "label_order_": np.concatenate(
+                    [self.label_order_, start + np.flatnonzero(answered)]).astype(np.intp),
                 "pool_indices_": np.concatenate(
                     [self.pool_indices_, start + np.flatnonzero(~answered)]),
             }
@@ -513,7 +528,7 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
         # All or nothing: if the refit fails (labels the estimator refuses,
         # rows it cannot read), the learner is left as it was before.
         kept = {name: self.__dict__[name] for name in
-                ("X_", "y_", "labeled_iter_", "pool_indices_", "n_iter_",
+                ("X_", "y_", "labeled_iter_", "label_order_", "pool_indices_", "n_iter_",
                  "estimator_", "classes_")}
         kept_strategy = copy.copy(self.query_strategy_)
         self.__dict__.update(update)

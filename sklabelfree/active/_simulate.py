@@ -19,6 +19,7 @@ from sklearn.utils.validation import _num_samples
 
 from .. import UNLABELED
 from ..base import seed_estimator
+from ._data import take_rows
 
 __all__ = [
     "ActiveLearningCurve",
@@ -237,6 +238,15 @@ def simulate_active_learning(
     and refits (``teach``), until it holds ``budget`` labels. The test
     score is measured after the fit and after every ``teach``.
 
+    The learner is fitted on the rows of ``X`` reordered as a modAL user
+    passes them: the random start first, in the order drawn, then the pool
+    in its order. With :class:`ActiveLearner`, which fits a supervised
+    estimator on the labeled rows in the order their labels arrived, an
+    estimator sensitive to row order (``SVC(probability=True)``) is then
+    fitted on the same data in the same order as in modAL's loop, and the
+    curve is modAL's. The rows of the returned curve (``initial``,
+    ``queried``) are positions in ``X`` as given.
+
     Parameters
     ----------
     learner : ActiveLearner
@@ -367,11 +377,17 @@ def simulate_active_learning(
         y_work = np.full(n_samples, UNLABELED, dtype=np.int64)
     else:
         y_work = np.full(n_samples, UNLABELED, dtype=object)
-    y_work[initial] = y[initial]
+    # The random start first, in the order drawn, then the pool in its order:
+    # positions in X_work are mapped back to X through `order`.
+    rest = np.ones(n_samples, dtype=bool)
+    rest[initial] = False
+    order = np.concatenate([initial, np.flatnonzero(rest)]).astype(np.intp)
+    X_work = take_rows(X, order)
+    y_work[:len(initial)] = y[initial]
 
     n_labels, scores, fit_seconds, query_seconds, queried = [], [], [], [], []
     start = time.perf_counter()
-    learner.fit(X, y_work)
+    learner.fit(X_work, y_work)
     fit_seconds.append(time.perf_counter() - start)
     query_seconds.append(0.0)
     n_labels.append(len(initial))
@@ -390,16 +406,19 @@ def simulate_active_learning(
         while n_labels[-1] < budget:
             n_query = int(min(batch_size, budget - n_labels[-1]))
             start = time.perf_counter()
-            rows = np.asarray(learner.query(n=n_query), dtype=np.int64).ravel()
+            asked = np.asarray(learner.query(n=n_query), dtype=np.int64).ravel()
             query_seconds.append(time.perf_counter() - start)
-            if rows.size != n_query or labeled[rows].any() or len(np.unique(rows)) != n_query:
+            if (asked.size != n_query or len(np.unique(asked)) != n_query
+                    or asked.min() < 0 or asked.max() >= n_samples
+                    or labeled[order[asked]].any()):
                 raise RuntimeError(
-                    f"the learner's query(n={n_query}) returned {rows.tolist()[:10]}: "
+                    f"the learner's query(n={n_query}) returned {asked.tolist()[:10]}: "
                     f"expected {n_query} distinct rows of the pool."
                 )
+            rows = order[asked]
             labeled[rows] = True
             start = time.perf_counter()
-            learner.teach(None, y[rows], pool_indices=rows)
+            learner.teach(None, y[rows], pool_indices=asked)
             fit_seconds.append(time.perf_counter() - start)
             queried.append(rows)
             n_labels.append(n_labels[-1] + n_query)

@@ -101,17 +101,31 @@ def uncertainty(proba, measure="margin"):
     k = P.shape[1]
     if k < 2:
         return np.zeros(P.shape[0])
+    if measure == "margin":
+        # The hot path of a query: one pass over the columns keeps the two
+        # largest values and the row sums (a row with NaN or infinity has a
+        # sum that is not finite). The same two values as np.partition along
+        # the rows, in less than half its time with the finiteness check.
+        columns = np.ascontiguousarray(P.T)
+        top1 = columns[0].copy()
+        top2 = np.full(P.shape[0], -np.inf)
+        total = top1.copy()
+        smaller = np.empty_like(top1)
+        for column in columns[1:]:
+            np.minimum(top1, column, out=smaller)
+            np.maximum(top2, smaller, out=top2)
+            np.maximum(top1, column, out=top1)
+            total += column
+        with np.errstate(invalid="ignore"):
+            scores = 1.0 - (top1 - top2)
+        scores[~np.isfinite(total)] = 1.0  # as uniform: the margin is 0
+        return scores
     bad = ~np.isfinite(P).all(axis=1)
     if bad.any():
         P = P.copy()
         P[bad] = 1.0 / k
     if measure == "least_confident":
         return (1.0 - P.max(axis=1)) * (k / (k - 1))
-    if measure == "margin":
-        if k == 2:
-            return 1.0 - np.abs(P[:, 0] - P[:, 1])
-        top2 = np.partition(P, k - 2, axis=1)[:, k - 2:]
-        return 1.0 - np.abs(top2[:, 1] - top2[:, 0])
     with np.errstate(divide="ignore", invalid="ignore"):
         logp = np.where(P > 0, np.log(np.where(P > 0, P, 1.0)), 0.0)
     return -(P * logp).sum(axis=1) / np.log(k)

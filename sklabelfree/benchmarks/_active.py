@@ -12,12 +12,14 @@ Two measurements, printed as two tables:
    Side by side in the same run:
 
    - ``svc-*``: :class:`~sklabelfree.active.ActiveLearner` around
-     ``SVC(probability=True)`` with the random, least confident, margin and
-     entropy strategies;
+     ``SVC(probability=True, random_state=0)`` with the random, least
+     confident, margin and entropy strategies;
    - ``loop-*``: the same strategies written by hand the way modAL
-     implements them (fit the SVC on the labeled rows, ``predict_proba`` on
-     the pool, ask for the arg-max of the uncertainty), with the same random
-     start: a check of the learner against a plain loop;
+     implements them (fit the SVC on the labeled rows in the order they
+     were labeled, ``predict_proba`` on the pool, ask for the arg-max of
+     the uncertainty), with the same random start: a check of the learner
+     against a plain loop, and of this benchmark against the protocol
+     (with this SVC the loop gives the published curves);
    - ``protocol-*``: PROTOCOL.md's published baselines (modAL's
      strategies around the same SVC), not measured here;
    - ``ls-*``: ``ActiveLearner`` around scikit-learn's
@@ -47,6 +49,7 @@ from ._table import (
     _check_format,
     _fmt_score,
     _fmt_seconds,
+    check_config_int,
     environment_versions,
     format_report,
     format_table,
@@ -66,6 +69,16 @@ __all__ = [
 
 SPLIT_SEED = 0
 """The digits split of the protocol: always seed 0; the seeds draw the random start."""
+
+SVC_SEED = 0
+"""The ``random_state`` of the protocol's ``SVC(probability=True)``, whatever the run's seed.
+
+It seeds the SVC's internal cross-validation for Platt scaling, so it moves
+the probabilities the uncertainty strategies rank by. With it, and the
+labeled rows in the order they were labeled, :func:`reference_loop`
+reproduces the four published curves of :data:`PROTOCOL` to the third
+decimal at every checkpoint.
+"""
 
 N_INITIAL = 10
 DEFAULT_BUDGET = 200
@@ -112,10 +125,14 @@ def _dash(strategy):
 
 
 def _svc(seed):
-    """``SVC(probability=True, random_state=seed)``, as the protocol measured it."""
+    """``SVC(probability=True, random_state=0)``, as the protocol measured it.
+
+    ``seed`` (the run's seed, which draws the random start) is not used: the
+    SVC's own seed is the protocol's, :data:`SVC_SEED`.
+    """
     from ._semi_supervised import _svc_probability
 
-    return _svc_probability(seed)
+    return _svc_probability(SVC_SEED)
 
 
 def _label_spreading(seed):
@@ -165,7 +182,7 @@ class _Method:
     in_default_run: bool = True
 
 
-_SVC_TEXT = "SVC(probability=True, random_state=seed)"
+_SVC_TEXT = f"SVC(probability=True, random_state={SVC_SEED})"
 
 _CHOSEN_ELSEWHERE = (
     "n_neighbors=5 was chosen among LabelSpreading's settings on another split (seed 1, "
@@ -315,10 +332,13 @@ def reference_loop(strategy, X, y, X_test, y_test, budget, n_initial=N_INITIAL, 
     ``random_state=seed`` (the first ``n_initial`` of
     ``np.random.RandomState(seed).permutation(len(y))``, more if they hold a
     single class), then, one row at a time: fit ``SVC(probability=True,
-    random_state=seed)`` on the labeled rows (in row order),
-    ``predict_proba`` on the pool, label the arg-max of the uncertainty
-    (``'random'``: a pool row drawn with the same generator). A check of
-    :class:`~sklabelfree.active.ActiveLearner` against a plain loop.
+    random_state=0)`` on the labeled rows in the order they were labeled
+    (the random start in the order drawn, then each queried row, as modAL's
+    learner appends them to its training set), ``predict_proba`` on the
+    pool, label the arg-max of the uncertainty (``'random'``: a pool row
+    drawn with the same generator). A check of
+    :class:`~sklabelfree.active.ActiveLearner` against a plain loop; it
+    reproduces PROTOCOL.md's four published curves.
 
     Parameters
     ----------
@@ -354,6 +374,7 @@ def reference_loop(strategy, X, y, X_test, y_test, budget, n_initial=N_INITIAL, 
         n += 1
     labeled = np.zeros(len(y), dtype=bool)
     labeled[order[:n]] = True
+    train = list(order[:n])  # in the order labeled
 
     def fit():
         with warnings.catch_warnings():
@@ -361,7 +382,7 @@ def reference_loop(strategy, X, y, X_test, y_test, budget, n_initial=N_INITIAL, 
             warnings.filterwarnings("ignore", message=_PROBABILITY_WARNING,
                                     category=FutureWarning)
             start = time.perf_counter()
-            model = _svc(seed).fit(X[labeled], y[labeled])
+            model = _svc(seed).fit(X[train], y[train])
             return model, time.perf_counter() - start
 
     model, seconds = fit()
@@ -377,6 +398,7 @@ def reference_loop(strategy, X, y, X_test, y_test, budget, n_initial=N_INITIAL, 
             row = pool[int(np.argmax(u))]
         query_seconds.append(time.perf_counter() - start)
         labeled[row] = True
+        train.append(row)
         queried.append(row)
         model, seconds = fit()
         fit_seconds.append(seconds)
@@ -954,12 +976,6 @@ class ActiveResult:
 # The run.
 
 
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise BenchmarkConfigError(f"{name} must be an int >= {low}, got {value!r}.")
-    return int(value)
-
-
 def check_active_config(methods=None, seeds=None, budget=DEFAULT_BUDGET, pool_sizes=None,
                         cost_strategies=("margin",), repeats=DEFAULT_REPEATS, full=False):
     """Validate the options of :func:`run_active`, before any fit.
@@ -1031,7 +1047,7 @@ def check_active_config(methods=None, seeds=None, budget=DEFAULT_BUDGET, pool_si
             f"labels count, and the training part has {n_train} rows), got {budget!r}.")
     pool_sizes = list(DEFAULT_POOL_SIZES if pool_sizes is None else pool_sizes)
     for n in pool_sizes:
-        _check_int("each pool size", n, N_QUERY)
+        check_config_int("each pool size", n, N_QUERY)
     pool_sizes = sorted({int(n) for n in pool_sizes})
     cost_strategies = list(dict.fromkeys(cost_strategies))
     for s in cost_strategies:
@@ -1040,7 +1056,7 @@ def check_active_config(methods=None, seeds=None, budget=DEFAULT_BUDGET, pool_si
                 f"unknown cost strategy {s!r}; choose from {', '.join(COST_STRATEGIES)}.")
     if pool_sizes and not cost_strategies:
         raise BenchmarkConfigError("give at least one strategy for the query cost.")
-    repeats = _check_int("repeats", repeats, 1)
+    repeats = check_config_int("repeats", repeats, 1)
     return methods, seeds, int(budget), pool_sizes, cost_strategies, repeats
 
 
@@ -1115,8 +1131,8 @@ def run_active(methods=None, seeds=None, *, budget=DEFAULT_BUDGET, pool_sizes=No
     methods, seeds, budget, pool_sizes, cost_strategies, repeats = check_active_config(
         methods, seeds, budget, pool_sizes, cost_strategies, repeats, full=full)
     if n_threads is not None:
-        n_threads = _check_int("n_threads", n_threads, 1)
-    n_jobs = _check_int("n_jobs", n_jobs, 1)
+        n_threads = check_config_int("n_threads", n_threads, 1)
+    n_jobs = check_config_int("n_jobs", n_jobs, 1)
     say = progress if progress is not None else (lambda line: None)
     checkpoints = [n for n in CHECKPOINTS if n <= budget]
     if budget not in checkpoints:
