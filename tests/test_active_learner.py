@@ -105,20 +105,12 @@ class _Spy(ClassifierMixin, BaseEstimator):
         return self.inner_.predict(X)
 
 
-class _OrderSpy(ClassifierMixin, BaseEstimator):
+class _OrderSpy(LogisticRegression):
     """A supervised estimator that records the rows it was fitted on, in order."""
 
     def fit(self, X, y):
         self.seen_X_ = np.asarray(X).copy()
-        self.inner_ = LogisticRegression().fit(X, y)
-        self.classes_ = self.inner_.classes_
-        return self
-
-    def predict_proba(self, X):
-        return self.inner_.predict_proba(X)
-
-    def predict(self, X):
-        return self.inner_.predict(X)
+        return super().fit(X, y)
 
 
 def test_estimator_is_fitted_on_the_labels_in_the_order_they_arrived(iris_partial):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.datasets import load_digits, load_iris
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
@@ -73,20 +73,12 @@ def test_curve_follows_the_queries_and_its_scores_are_the_refits(digits):
 _FITS = []
 
 
-class _OrderSpy(ClassifierMixin, BaseEstimator):
+class _OrderSpy(LogisticRegression):
     """Records the rows of every fit, in order, in ``_FITS`` (clones share it)."""
 
     def fit(self, X, y):
         _FITS.append(np.asarray(X).copy())
-        self.inner_ = LogisticRegression(max_iter=200).fit(X, y)
-        self.classes_ = self.inner_.classes_
-        return self
-
-    def predict_proba(self, X):
-        return self.inner_.predict_proba(X)
-
-    def predict(self, X):
-        return self.inner_.predict(X)
+        return super().fit(X, y)
 
 
 def test_fits_see_the_random_start_as_drawn_then_the_answers_as_given(digits):
@@ -95,7 +87,8 @@ def test_fits_see_the_random_start_as_drawn_then_the_answers_as_given(digits):
     X, X_test, y, y_test = digits
     log = _FITS
     log.clear()
-    learner = ActiveLearner(_OrderSpy(), "margin", batch_size=2, random_state=0)
+    learner = ActiveLearner(_OrderSpy(max_iter=200), "margin", batch_size=2,
+                            random_state=0)
     curve = simulate_active_learning(learner, X, y, X_test, y_test, budget=16,
                                      n_initial=10, random_state=5)
     expected = np.random.RandomState(5).permutation(len(y))[:10]
