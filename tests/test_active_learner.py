@@ -61,6 +61,32 @@ def test_uncertainty_nan_rows_are_most_uncertain():
         assert scores[1] < 1.0
 
 
+@pytest.mark.parametrize("k", [2, 3, 10])
+def test_uncertainty_matches_the_row_formulas(k):
+    # The measures are computed column by column (the hot path of a query):
+    # checked here against the plain row-wise formulas, zeros and non-finite
+    # rows included.
+    rng = np.random.RandomState(k)
+    P = rng.dirichlet(np.full(k, 0.3), 500)
+    P[::7, 0] = 0.0
+    P[3] = np.nan
+    P[4, 1] = np.inf
+    P[5, 0] = -np.inf
+    bad = ~np.isfinite(P).all(axis=1)
+    Q = np.where(bad[:, None], 1.0 / k, P)
+    top = np.sort(Q, axis=1)
+    plogp = np.array([sum(p * np.log(p) for p in row if p > 0) for row in Q])
+    expected = {
+        "least_confident": (1 - top[:, -1]) * k / (k - 1),
+        "margin": 1 - (top[:, -1] - top[:, -2]),
+        "entropy": -plogp / np.log(k),
+    }
+    for measure, want in expected.items():
+        got = uncertainty(P, measure)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12, err_msg=measure)
+        np.testing.assert_array_equal(got[bad], 1.0)
+
+
 def test_uncertainty_bad_measure():
     with pytest.raises(ValueError, match="measure must be one of"):
         uncertainty(np.ones((2, 2)) / 2, "variance")
