@@ -363,6 +363,40 @@ def test_pool_fingerprint_containers(data):
     assert pool_fingerprint(["a text", "another"]) != pool_fingerprint(["a text", "x"])
 
 
+class _Picture:
+    """An image-like entry (as a PIL image): values through the array
+    interface, and the default repr, with a memory address."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values if dtype is None else self.values.astype(dtype)
+
+
+def test_pool_fingerprint_of_object_entries_reads_their_values():
+    # Records holding large arrays: numpy's repr abridges them, so two pools
+    # that differ in one value far inside had the same fingerprint.
+    a = np.arange(5000.0)
+    b = a.copy()
+    b[2500] = -1.0
+    assert pool_fingerprint([{"x": a}, {"x": a}]) == pool_fingerprint([{"x": a.copy()}, {"x": a}])
+    assert pool_fingerprint([{"x": a}, {"x": a}]) != pool_fingerprint([{"x": b}, {"x": a}])
+    assert pool_fingerprint([[torch.zeros(3000)], [1]]) != pool_fingerprint(
+        [[torch.zeros(3000).index_fill(0, torch.tensor([1500]), 1.0)], [1]])
+    # Images of different sizes (a ragged pool): the same values give the same
+    # fingerprint, whatever the objects' addresses (another process).
+    pictures = [np.full((8 + i, 8), i, np.uint8) for i in range(3)]
+    assert pool_fingerprint([_Picture(p) for p in pictures]) == pool_fingerprint(
+        [_Picture(p.copy()) for p in pictures])
+    pictures[1][0, 0] = 9
+    assert pool_fingerprint([_Picture(p) for p in pictures]) != pool_fingerprint(
+        [_Picture(np.full((8 + i, 8), i, np.uint8)) for i in range(3)])
+    # An entry known only by its address cannot be recognised later: refused.
+    with pytest.raises(TypeError, match="holds a memory address"):
+        pool_fingerprint([object(), object()])
+
+
 # ---------------------------------------------------------------------------
 # Errors before any work
 # ---------------------------------------------------------------------------
@@ -412,6 +446,55 @@ def test_wrong_oracle_answers(data, tmp_path):
         run_active_learning(make_learner(X, y), None, too_many, budget=5)
     # Nothing bad reached the journal.
     assert LabelJournal(path).entries() == []
+
+
+def test_answers_the_learner_refuses_never_reach_the_journal(data, tmp_path):
+    # Answers of the right type that teach would refuse (2.5 next to integer
+    # classes; the string '-1' next to string classes) are refused before
+    # they are journaled: a journal holding them could never be resumed.
+    X, y_true = data
+    y = seed_labels(y_true)
+    path = tmp_path / "labels.jsonl"
+    with pytest.raises(ValueError, match="none of this batch was recorded"):
+        run_active_learning(make_learner(X, y), None, lambda rows: [0, 2.5, 1],
+                            budget=5, journal=path)
+    assert LabelJournal(path).entries() == []
+    names = np.array(["ant", "bee", "cat"], dtype=object)
+    y_str = np.where(y == -1, -1, names[np.maximum(y, 0)]).astype(object)
+    path_str = tmp_path / "strings.jsonl"
+    with pytest.raises(ValueError, match="string '-1'"):
+        run_active_learning(make_learner(X, y_str), None,
+                            lambda rows: ["-1"] + ["bee"] * (len(rows) - 1),
+                            budget=5, journal=path_str)
+    assert LabelJournal(path_str).entries() == []
+    # The same journals resume with good answers.
+    oracle = TableOracle(X, y_true)
+    run = run_active_learning(make_learner(X, y), None, oracle, budget=9, journal=path)
+    assert run.stopped_by == "budget" and len(LabelJournal(path).entries()) == 9
+
+
+def test_a_float_minus_one_is_a_skip_for_the_loop_as_for_the_learner(data, tmp_path):
+    # Labels read from a CSV file are floats: -1.0 skips a row, as the
+    # learner reads it, and costs nothing from the budget.
+    X, y_true = data
+    y = seed_labels(y_true)
+    path = tmp_path / "labels.jsonl"
+    skip = set(range(0, N, 2))
+    oracle = TableOracle(X, y_true.astype(float), skip=skip,
+                         relabel=lambda label: float(label))
+    learner = make_learner(X, y)
+    run = run_active_learning(learner, None, oracle, budget=9, journal=path)
+    answered = dict(zip(run.queried.tolist(), run.labels.tolist()))
+    skipped = [i for i in answered if i in skip]
+    assert skipped  # the test meets skipped rows
+    assert run.n_labeled == 9 == int((learner.y_ != -1).sum()) - int((y != -1).sum())
+    assert all(learner.y_[i] == -1 for i in skipped)
+    # Journaled as the integer -1, a skip when resumed.
+    entries = dict(LabelJournal(path).entries())
+    assert all(entries[i] == -1 and isinstance(entries[i], int) for i in skipped)
+    resumed = run_active_learning(make_learner(X, y), None, oracle, budget=9,
+                                  journal=path)
+    assert resumed.n_rounds == 0 and resumed.n_labeled == 9
 
 
 # ---------------------------------------------------------------------------
@@ -641,6 +724,15 @@ def test_console_oracle_classes_and_new_classes():
     assert oracle.added_classes_ == [9]
     assert "[0, 1, 2, 9]" in read.prompts[-1]
 
+    # With numeric classes a word is a typo, refused at once (the learner
+    # could not take it), and asked again.
+    shown = []
+    typo = ConsoleOracle(input_func=scripted("dog", "dog", "2.5", "1"),
+                         print_func=shown.append, classes=np.array([0, 1, 2]))
+    assert typo(np.eye(1)) == [1]
+    assert " ".join(shown).count("is not a class: the classes are numbers") == 3
+    assert not hasattr(typo, "added_classes_")
+
     names = ConsoleOracle(input_func=scripted("3", "bee", "wasp", "wasp"),
                           print_func=lambda text: None,
                           classes=np.array(["3", "bee"], dtype=object))
@@ -746,6 +838,24 @@ def test_stabilizing_predictions_needs_window_rounds_and_fixed_stop_set():
     # Estimator-like: parameters, clone, but nothing to fit.
     assert clone(criterion).get_params()["window"] == 3
     assert not hasattr(criterion, "fit")
+
+
+def test_rounds_of_skipped_rows_do_not_feed_the_stopping_criteria(data):
+    # A person who skips a few unreadable rows in a row leaves the model as
+    # it was; successive "models" that are the same one must not look stable.
+    X, y_true = data
+    learner = make_learner(X, seed_labels(y_true), batch_size=1)
+    calls = []
+
+    def oracle(rows):
+        calls.append(len(rows))
+        return [-1] if len(calls) <= 4 else [y_true[TableOracle(X, y_true).lookup[
+            np.asarray(rows[0], dtype=float).tobytes()]]]
+
+    criterion = StabilizingPredictions(window=3, threshold=0.99, random_state=0)
+    run = run_active_learning(learner, None, oracle, budget=8, stopping=criterion)
+    assert len(calls) > 4 and run.n_labeled > 0
+    assert len(criterion.kappas_) <= run.n_labeled
 
 
 def test_stabilizing_predictions_with_a_learner(data):

@@ -31,21 +31,73 @@ JOURNAL_FORMAT = "sklabelfree.label_journal"
 JOURNAL_VERSION = 1
 
 
+def _update_with_tensor(digest, t):
+    """Feed the dtype, shape and raw bytes of a torch tensor to ``digest``."""
+    t = t.detach().cpu().contiguous()
+    digest.update(f"torch:{t.dtype}{tuple(t.shape)}".encode())
+    flat = t.reshape(-1)
+    if flat.numel():
+        import torch
+
+        digest.update(flat.view(torch.uint8).numpy())
+
+
+def _update_with_text(digest, text):
+    digest.update(len(text).to_bytes(8, "little"))
+    digest.update(text.encode("utf-8", "surrogatepass"))
+
+
+def _update_with_object(digest, value):
+    """Feed one entry of an object array (a text, a record, an image...) to ``digest``.
+
+    Scalars and strings go in by their ``repr``; arrays, tensors and
+    anything numpy can read as an array (a PIL image) by their values, whatever
+    their size (a large array's ``repr`` is abridged); lists, tuples and
+    dicts entry by entry. An object whose ``repr`` is the default one (with
+    its memory address) cannot be fingerprinted: the same pool would get
+    another fingerprint in every process.
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (str, bytes, numbers.Number)):
+        _update_with_text(digest, repr(value))
+    elif isinstance(value, np.ndarray):
+        digest.update(b"ndarray")
+        _update_with_array(digest, value)
+    elif _is_torch(value):
+        digest.update(b"tensor")
+        _update_with_tensor(digest, value)
+    elif isinstance(value, (list, tuple, dict)):
+        items = list(value.items()) if isinstance(value, dict) else list(value)
+        digest.update(f"{type(value).__name__}[{len(items)}]".encode())
+        for item in items:
+            if isinstance(value, dict):
+                _update_with_object(digest, item[0])
+                _update_with_object(digest, item[1])
+            else:
+                _update_with_object(digest, item)
+    elif hasattr(value, "__array__") or hasattr(value, "__array_interface__"):
+        digest.update(f"array-like {type(value).__qualname__}".encode())
+        _update_with_array(digest, np.asarray(value))
+    else:
+        text = repr(value)
+        if " at 0x" in text:
+            raise TypeError(
+                f"cannot fingerprint a pool entry of type {type(value).__qualname__}: "
+                f"its repr {text!r} holds a memory address, so the same pool would "
+                "not be recognised by another process. Give the pool as arrays, "
+                "strings or numbers (or give the type a __repr__ of its content).")
+        _update_with_text(digest, text)
+
+
 def _update_with_array(digest, arr):
     """Feed the dtype, shape and bytes of a numpy array to ``digest``."""
     arr = np.asarray(arr)
     if arr.dtype.kind == "O":
-        # Python objects: hash their repr, element by element, in row order.
+        # Python objects, entry by entry in row order.
         digest.update(f"object{arr.shape}".encode())
         for value in arr.ravel(order="C"):
-            if isinstance(value, np.ndarray):
-                # Ragged rows: the array itself (its repr would be abridged).
-                digest.update(b"ndarray")
-                _update_with_array(digest, value)
-                continue
-            text = repr(value.item() if isinstance(value, np.generic) else value)
-            digest.update(len(text).to_bytes(8, "little"))
-            digest.update(text.encode("utf-8", "surrogatepass"))
+            _update_with_object(digest, value)
         return
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
@@ -63,7 +115,10 @@ def pool_fingerprint(X):
     pool. Supported containers:
 
     - numpy arrays and lists (converted with :func:`numpy.asarray`; object
-      arrays, e.g. texts, are hashed through the ``repr`` of each entry);
+      arrays are hashed entry by entry: texts and numbers through their
+      ``repr``, arrays, tensors and images through their values, lists and
+      dicts item by item; an entry whose ``repr`` is the default one, with
+      a memory address, raises a TypeError);
     - pandas DataFrames: column names, column dtypes and values (the index
       is ignored: rows are identified by their position);
     - scipy sparse matrices and arrays: shape, dtype and the stored non-zero
@@ -102,13 +157,7 @@ def pool_fingerprint(X):
     """
     digest = hashlib.sha256()
     if _is_torch(X):
-        t = X.detach().cpu().contiguous()
-        digest.update(f"torch:{t.dtype}{tuple(t.shape)}".encode())
-        flat = t.reshape(-1)
-        if flat.numel():
-            import torch
-
-            digest.update(flat.view(torch.uint8).numpy())
+        _update_with_tensor(digest, X)
     elif _is_pandas(X):
         digest.update(f"pandas{X.shape}".encode())
         for j, name in enumerate(X.columns):

@@ -431,6 +431,19 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
             return idx, np.asarray(scores, dtype=np.float64)
         return idx
 
+    def _check_answers(self, y, n, who="teach"):
+        """The labels :meth:`teach` would take for ``n`` rows, refused as it refuses them.
+
+        Nothing is changed; ``run_active_learning`` calls it before writing
+        answers to its journal, so that no answer the learner refuses (a
+        string ``'-1'``, a label of another type, ``2.5`` next to integer
+        classes) is ever recorded.
+        """
+        labels = _as_labels(y, n, who)
+        check_partially_labeled(_merge_labels(self.y_, labels), warn_all_labeled=False,
+                                estimator_name=type(self).__name__)
+        return labels
+
     def teach(self, X, y, pool_indices=None):
         """Add answered labels and refit.
 

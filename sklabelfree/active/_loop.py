@@ -66,8 +66,10 @@ class ActiveLearningRun:
 
 
 def _is_skip(label):
+    # Any number equal to -1 (not a boolean): the learner reads a float -1.0
+    # (labels read from a CSV file) as -1, a skipped row, and so must the loop.
     return (
-        isinstance(label, numbers.Integral)
+        isinstance(label, numbers.Real)
         and not isinstance(label, (bool, np.bool_))
         and label == UNLABELED
     )
@@ -106,7 +108,9 @@ def _check_answers(answers, n_expected, classes, partial, who="The oracle"):
             label = _json_label(label)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{who} gave an invalid label: {exc}") from None
-        if not _is_skip(label):
+        if _is_skip(label):
+            label = UNLABELED  # the integer -1, also for a float -1.0
+        else:
             if isinstance(label, str) != string_classes:
                 kind = "strings" if string_classes else "numbers"
                 raise ValueError(
@@ -116,6 +120,19 @@ def _check_answers(answers, n_expected, classes, partial, who="The oracle"):
                 )
         checked.append(label)
     return checked
+
+
+def _check_taught(learner, answers, who):
+    """Refuse, before they are journaled, answers the learner's ``teach`` would refuse."""
+    check = getattr(learner, "_check_answers", None)
+    if check is None or not answers:
+        return
+    try:
+        check(as_label_array(answers), len(answers), who)
+    except ValueError as exc:
+        raise ValueError(
+            f"{who} gave answers the learner cannot take, so none of this batch "
+            f"was recorded: {exc}") from None
 
 
 def _check_learner(learner):
@@ -181,7 +198,7 @@ def run_active_learning(learner, X_pool, oracle, budget, journal=None,
 
     - ``budget`` counts labels, those already in the journal included
       (all of which are taught, even when they outnumber ``budget``).
-      A skipped row (answer ``-1``) is not a label: it costs nothing from
+      A skipped row (answer ``-1``, or ``-1.0``) is not a label: it costs nothing from
       the budget, but it leaves the pool and is never asked again (with
       the learner's own pool it stays an unlabeled row of the learner;
       a skipped row of an external pool is not taught at all).
@@ -219,7 +236,8 @@ def run_active_learning(learner, X_pool, oracle, budget, journal=None,
         pool (same :func:`pool_fingerprint`).
     stopping : criterion or list of criteria, default=None
         Objects with ``should_stop(learner, X_pool)``, checked after each
-        round with the rows left in the pool (:class:`MaxUncertaintyStopping`,
+        round that added a label (a round of skipped rows leaves the model
+        as it was), with the rows left in the pool (:class:`MaxUncertaintyStopping`,
         :class:`StabilizingPredictions`). The loop ends at the first that
         says stop. They are ``reset()`` at the start.
     verbose : bool, default=False
@@ -235,8 +253,10 @@ def run_active_learning(learner, X_pool, oracle, budget, journal=None,
     ValueError
         Before anything is asked: unfitted learner, ``budget < 1`` or larger
         than the pool, a journal written for another pool or that
-        contradicts the learner. While running: an oracle answer of the
-        wrong length or type.
+        contradicts the learner or holds answers it refuses. While running:
+        an oracle answer of the wrong length or type, or one the learner's
+        ``teach`` refuses (a string ``'-1'``, ``2.5`` next to integer
+        classes); none of that batch's answers is journaled.
 
     See Also
     --------
@@ -334,9 +354,10 @@ def run_active_learning(learner, X_pool, oracle, budget, journal=None,
     # Resume: teach what the journal holds.
     if replay:
         ids = [i for i, _ in replay]
+        who = f"The journal {journal.path}"
         labels = _check_answers([lab for _, lab in replay], len(ids),
-                                learner.classes_, partial=False,
-                                who=f"The journal {journal.path}")
+                                learner.classes_, partial=False, who=who)
+        _check_taught(learner, labels, who)
         if internal:
             _teach(learner, None, labels, pool_indices=ids)
         else:
@@ -394,8 +415,10 @@ def run_active_learning(learner, X_pool, oracle, budget, journal=None,
                 answers, quit_ = exc.labels, True
             answers = _check_answers(answers, len(ids), learner.classes_,
                                      partial=quit_)
+            _check_taught(learner, answers, "The oracle")
             ids = ids[: len(answers)]
             n_rounds += 1
+            new_labels = 0
             if answers:
                 if journal is not None:
                     journal.append(ids, answers)
@@ -420,6 +443,11 @@ def run_active_learning(learner, X_pool, oracle, budget, journal=None,
             left = pool_left()
             if n_labels >= budget or left.size == 0:
                 continue  # the loop head names the reason
+            if new_labels == 0:
+                # Only skipped rows: the model did not change, so there is
+                # nothing new for a criterion to judge (two successive models
+                # that are the same one would look stable).
+                continue
             rows_left = take_rows(learner.X_ if internal else X_pool, left)
             for criterion in criteria:
                 if criterion.should_stop(learner, rows_left):

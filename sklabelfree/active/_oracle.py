@@ -198,7 +198,9 @@ class ConsoleOracle:
         asks again. Typing the same answer twice in a row adds it as a new
         class (new classes can appear while labeling; it is a string when
         all known classes are strings); it is then known for the rest of
-        the oracle's life (``added_classes_``). ``-1`` still skips.
+        the oracle's life (``added_classes_``). When the known classes are
+        numbers, only a whole number can be added: any other answer is
+        refused at once and asked again. ``-1`` still skips.
 
     Attributes
     ----------
@@ -324,6 +326,14 @@ class ConsoleOracle:
             known = self._known_classes()
             if known and all(isinstance(c, str) for c in known):
                 label = answer  # string classes stay strings
+            elif known and isinstance(label, str):
+                # The classes are numbers: a word (or 2.5) is a typo, not a
+                # new class the learner could take.
+                pending = None
+                show(f"{answer!r} is not a class: the classes are numbers "
+                     f"{known}; type one of them or another whole number, "
+                     "s to skip or q to quit.")
+                continue
             if answer == pending:
                 if not hasattr(self, "added_classes_"):
                     self.added_classes_ = []
