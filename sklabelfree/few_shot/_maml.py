@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names, check_is_fitted
 from torch import nn
 from torch.func import functional_call
 from torch.nn import functional as F
@@ -415,6 +415,9 @@ class MAMLClassifier(BaseFewShotClassifier):
     input_shape_ : tuple
     n_features_in_ : int
         Only for rows ``(n, d)``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Column names of a DataFrame ``X`` given to ``fit``, when they are all
+        strings; ``predict`` refuses other or reordered columns.
 
     See Also
     --------
@@ -484,7 +487,7 @@ class MAMLClassifier(BaseFewShotClassifier):
         maml = self._check_meta()
         who = type(self).__name__
         y, labeled, classes = self._check_support(X, y)
-        X = check_net_input(
+        X_in, X = X, check_net_input(
             X, expected_shape=None if maml is None else maml.input_shape_, owner=who)
         if X.shape[0] != y.shape[0]:
             raise ValueError(
@@ -502,6 +505,7 @@ class MAMLClassifier(BaseFewShotClassifier):
         codes = torch.as_tensor([lookup[c] for c in y[idx].tolist()], device=device)
         x = torch.as_tensor(X)[torch.as_tensor(idx)].to(device)
         _record_input_shape(self, X)
+        _check_feature_names(self, X_in, reset=True)
         seeded = self.random_state is not None
         cuda = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda, enabled=seeded):
@@ -538,6 +542,7 @@ class MAMLClassifier(BaseFewShotClassifier):
 
     def _logits(self, X):
         check_is_fitted(self)
+        _check_feature_names(self, X, reset=False)
         X = check_net_input(X, expected_shape=self.input_shape_, owner=type(self).__name__)
         module = self.module_
         device = next(module.parameters()).device

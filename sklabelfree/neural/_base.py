@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from .. import UNLABELED
 from ..augment import input_kind, make_augmentation
@@ -578,13 +578,15 @@ class BaseSemiSupervisedNet(SeededNetMixin, SemiSupervisedMixin, NeuralNetClassi
         self
         """
         self._check_own_params()
-        X = check_net_input(X)
+        X_in, X = X, check_net_input(X)
         codes, classes = self._encode_target(y, classes=self.classes)
         if X.shape[0] != codes.shape[0]:
             raise ValueError(
                 f"X has {X.shape[0]} rows but y has {codes.shape[0]}: they must have "
                 "the same number of rows.")
         weight = self._check_sample_weight(sample_weight, codes)
+        # A DataFrame's column names, checked at predict as scikit-learn does.
+        _check_feature_names(self, X_in, reset=True)
         previous = {k: v for k, v in self.__dict__.items() if k in _SHAPE_ATTRIBUTES}
         self.classes_inferred_ = classes
         _record_input_shape(self, X)
@@ -711,6 +713,7 @@ class BaseSemiSupervisedNet(SeededNetMixin, SemiSupervisedMixin, NeuralNetClassi
             if classes is not None:
                 self._encode_target(y, classes=classes)
             return self.fit(X, y, sample_weight=sample_weight, **fit_params)
+        _check_feature_names(self, X, reset=False)
         X = check_net_input(X, expected_shape=self.input_shape_,
                             owner=type(self).__name__)
         if classes is not None and set(np.asarray(classes).tolist()) != set(
@@ -749,6 +752,7 @@ class BaseSemiSupervisedNet(SeededNetMixin, SemiSupervisedMixin, NeuralNetClassi
 
     def _check_predict_X(self, X):
         check_is_fitted(self, "input_shape_")
+        _check_feature_names(self, X, reset=False)
         return check_net_input(X, expected_shape=self.input_shape_,
                                owner=type(self).__name__)
 

@@ -473,6 +473,7 @@ class CLIPEncoder(BaseSelfSupervisedEncoder):
         if not self.__sklearn_is_fitted__():
             return self.fit(X, y, **fit_params)
         self._check_own_params()
+        self._check_column_names(X, reset=False)  # before the values, as fit does
         X_in, X = X, self._validate_X(X, first=False)
         texts = check_texts(y, X.shape[0], owner=type(self).__name__, name="y")
         self._fit_text_features = self._vectorize(texts)

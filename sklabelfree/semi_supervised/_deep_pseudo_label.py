@@ -66,6 +66,11 @@ class DeepPseudoLabelClassifier(BaseSemiSupervisedNet):
         Per batch also ``alpha`` (the current weight) and ``mask_rate``
         (the fraction of unlabeled rows that got a pseudo label).
     input_shape_ : tuple
+    n_features_in_ : int
+        Number of features seen in ``fit``, for rows ``(n, d)``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Column names of a DataFrame ``X`` given to ``fit``, when they are all
+        strings; ``predict`` refuses other or reordered columns.
     n_steps_ : int
 
     See Also

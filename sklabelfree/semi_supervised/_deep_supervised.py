@@ -71,6 +71,11 @@ class SupervisedNetClassifier(EMAEvalMixin, BaseSemiSupervisedNet):
         The moving average of ``module_``'s weights, used by ``predict``.
     history_ : skorch History
     input_shape_ : tuple
+    n_features_in_ : int
+        Number of features seen in ``fit``, for rows ``(n, d)``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Column names of a DataFrame ``X`` given to ``fit``, when they are all
+        strings; ``predict`` refuses other or reordered columns.
 
     References
     ----------

@@ -53,6 +53,11 @@ class EntropyMinimizationClassifier(BaseSemiSupervisedNet):
     history_ : skorch History
         Per batch also ``entropy``: the mean entropy of the unlabeled rows.
     input_shape_ : tuple
+    n_features_in_ : int
+        Number of features seen in ``fit``, for rows ``(n, d)``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Column names of a DataFrame ``X`` given to ``fit``, when they are all
+        strings; ``predict`` refuses other or reordered columns.
     n_steps_ : int
 
     See Also

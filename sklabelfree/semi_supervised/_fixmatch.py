@@ -95,6 +95,12 @@ class FixMatchClassifier(EMAEvalMixin, BaseSemiSupervisedNet):
         Per batch (``history_[:, 'batches', :, 'mask_rate']``) also
         ``mask_rate``: the fraction of the step's unlabeled rows above the
         threshold.
+    input_shape_ : tuple
+    n_features_in_ : int
+        Number of features seen in ``fit``, for rows ``(n, d)``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Column names of a DataFrame ``X`` given to ``fit``, when they are all
+        strings; ``predict`` refuses other or reordered columns.
 
     References
     ----------

@@ -112,6 +112,11 @@ class MixMatchClassifier(EMAEvalMixin, BaseSemiSupervisedNet):
         Per batch also ``loss_x``, ``loss_u`` and ``lambda_u`` (the ramped
         weight used at that step).
     input_shape_ : tuple
+    n_features_in_ : int
+        Number of features seen in ``fit``, for rows ``(n, d)``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Column names of a DataFrame ``X`` given to ``fit``, when they are all
+        strings; ``predict`` refuses other or reordered columns.
 
     See Also
     --------

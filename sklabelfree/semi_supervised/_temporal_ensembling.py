@@ -105,6 +105,11 @@ class TemporalEnsemblingClassifier(BaseSemiSupervisedNet):
     history_ : skorch History
         Per batch also ``consistency_loss`` and ``consistency_weight``.
     input_shape_ : tuple
+    n_features_in_ : int
+        Number of features seen in ``fit``, for rows ``(n, d)``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Column names of a DataFrame ``X`` given to ``fit``, when they are all
+        strings; ``predict`` refuses other or reordered columns.
 
     See Also
     --------

@@ -73,6 +73,11 @@ class VATClassifier(BaseSemiSupervisedNet):
     history_ : skorch History
         Per batch also ``lds``: the mean LDS of the step's rows.
     input_shape_ : tuple
+    n_features_in_ : int
+        Number of features seen in ``fit``, for rows ``(n, d)``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Column names of a DataFrame ``X`` given to ``fit``, when they are all
+        strings; ``predict`` refuses other or reordered columns.
     n_steps_ : int
 
     References

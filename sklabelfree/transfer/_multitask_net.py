@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from ..neural import SeededNetMixin, TensorBatchIterator, build_module, check_net_input
 from ..neural._base import _check_warm_start, _record_input_shape
@@ -193,6 +193,9 @@ class MultiTaskNetClassifier(SeededNetMixin, ClassifierMixin, NeuralNet):
         Shape of one sample.
     n_features_in_ : int
         For 2-D inputs.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Column names of a DataFrame ``X`` given to ``fit``, when they are all
+        strings; ``predict`` refuses other or reordered columns.
 
     See Also
     --------
@@ -518,7 +521,7 @@ class MultiTaskNetClassifier(SeededNetMixin, ClassifierMixin, NeuralNet):
         self
         """
         self._check_own_params()
-        X = check_net_input(X, owner=type(self).__name__)
+        X_in, X = X, check_net_input(X, owner=type(self).__name__)
         codes, classes, single = self._encode(y)
         if X.shape[0] != codes.shape[0]:
             raise ValueError(
@@ -533,6 +536,7 @@ class MultiTaskNetClassifier(SeededNetMixin, ClassifierMixin, NeuralNet):
         self.classes_ = classes[0] if single else classes
         self.n_tasks_ = len(classes)
         _record_input_shape(self, X)
+        _check_feature_names(self, X_in, reset=True)
         with self._seeded():
             if not self.warm_start or not self.initialized_:
                 self.initialize()
@@ -561,6 +565,7 @@ class MultiTaskNetClassifier(SeededNetMixin, ClassifierMixin, NeuralNet):
         """
         if not getattr(self, "initialized_", False) or not hasattr(self, "input_shape_"):
             return self.fit(X, y, **fit_params)
+        _check_feature_names(self, X, reset=False)
         X = check_net_input(X, expected_shape=self.input_shape_,
                             owner=type(self).__name__)
         codes, _, single = self._encode(y, classes=self._classes)
@@ -587,6 +592,7 @@ class MultiTaskNetClassifier(SeededNetMixin, ClassifierMixin, NeuralNet):
     # ------------------------------------------------------------------ predict
     def _task_logits(self, X):
         check_is_fitted(self, "input_shape_")
+        _check_feature_names(self, X, reset=False)
         X = check_net_input(X, expected_shape=self.input_shape_,
                             owner=type(self).__name__)
         logits = self.forward(X, training=False, device="cpu")
