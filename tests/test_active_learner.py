@@ -612,6 +612,19 @@ def test_simulate_with_uint8_and_float_labels():
     np.testing.assert_allclose(scores[2], scores[0])
 
 
+def test_boolean_labels_stay_booleans(iris_partial):
+    # An object target of booleans and -1 (what make_partially_labeled gives
+    # for a boolean y): a bool is an Integral, and the labels became 0 / 1.
+    X, y, y_partial = iris_partial
+    y_bool = np.array([-1 if v == -1 else bool(v == 2) for v in y_partial], dtype=object)
+    learner = ActiveLearner(LogisticRegression(max_iter=300), random_state=0).fit(X, y_bool)
+    np.testing.assert_array_equal(learner.classes_, [False, True])
+    assert learner.classes_.dtype == bool and learner.predict(X[:3]).dtype == bool
+    rows = learner.query(n=2)
+    learner.teach(None, [bool(v == 2) for v in y[rows]], pool_indices=rows)
+    assert learner.classes_.dtype == bool
+
+
 def test_failed_teach_leaves_the_learner_as_it_was(iris_partial):
     X, y, y_partial = iris_partial
     learner = ActiveLearner(LogisticRegression(max_iter=300), random_state=0)

@@ -316,6 +316,23 @@ def test_set_params_on_a_fitted_encoder_with_module_named_parameters(digits):
     assert mae.decoder_.embed.out_features == 16
 
 
+def test_set_params_on_a_fitted_encoder_with_component_parameters(digits):
+    # module__* / optimizer__* given at construction are listed as parameters
+    # too; after fit they were taken for misread names and crashed.
+    X, _ = digits
+    enc = SimCLREncoder(max_epochs=1, batch_size=32, module__width=8,
+                        optimizer__weight_decay=0.01, random_state=0).fit(X[:64])
+    enc.set_params(module__width=4)
+    assert enc.get_params()["module__width"] == 4
+    enc.fit(X[:64])
+    fresh = SimCLREncoder(max_epochs=1, batch_size=32, module__width=4,
+                          optimizer__weight_decay=0.01, random_state=0).fit(X[:64])
+    np.testing.assert_array_equal(enc.transform(X[:8]), fresh.transform(X[:8]))
+    # skorch applies an optimizer__* value to the live optimizer of a fitted net.
+    enc.set_params(optimizer__weight_decay=0.1)
+    assert enc.optimizer_.param_groups[0]["weight_decay"] == 0.1
+
+
 def test_a_failed_refit_leaves_the_encoder_unfitted(digits):
     from sklearn.exceptions import NotFittedError
 

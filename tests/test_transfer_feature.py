@@ -218,6 +218,26 @@ def test_transformers_bad_input(Est):
 
 
 @pytest.mark.parametrize("Est", [CORAL, TCA])
+def test_transformers_read_a_list_target_and_refuse_missing_labels(Est):
+    # A list of string labels with the integer -1 on the target rows (the
+    # library's convention, as the classifiers read it): np.array turned the
+    # -1 into the string '-1', so every row looked like a source row.
+    X, y, _, _ = _domains()
+    names = np.array(["even", "odd"], dtype=object)
+    y_list = [int(v) if v == -1 else names[v % 2] for v in y]
+    ref = Est().fit(X, np.where(y == -1, -1, y % 2))
+    fitted = Est().fit(X, y_list)
+    np.testing.assert_allclose(fitted.transform(X[:5]), ref.transform(X[:5]))
+    y_none = np.array(y_list, dtype=object)
+    y_none[np.flatnonzero(y != -1)[0]] = None
+    with pytest.raises(ValueError, match="None or NaN.*-1"):
+        Est().fit(X, y_none)
+    y_str = np.array([str(v) for v in y_list])
+    with pytest.raises(ValueError, match="string '-1'"):
+        Est().fit(X, y_str)
+
+
+@pytest.mark.parametrize("Est", [CORAL, TCA])
 def test_transformers_ignore_a_regression_target_given_sample_domain(Est):
     # The values of y are ignored when sample_domain says which rows are
     # which: a continuous (or multi-output) target passes, as without it.

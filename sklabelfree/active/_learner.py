@@ -256,7 +256,11 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
             y_rows = self.y_[rows]
             if y_rows.dtype == object and all(
                     isinstance(v, numbers.Integral) for v in y_rows):
-                y_rows = y_rows.astype(np.int64)
+                # Python / numpy integers as int64, booleans as bool (a bool
+                # is an Integral too: it must stay a bool, as the classes of
+                # the other estimators do).
+                booleans = all(isinstance(v, (bool, np.bool_)) for v in y_rows)
+                y_rows = y_rows.astype(bool if booleans else np.int64)
             estimator.fit(take_rows(self.X_, rows), y_rows)
         self.estimator_ = estimator
         self.classes_ = estimator.classes_

@@ -190,8 +190,12 @@ class EmbeddingNetMixin(SeededNetMixin, TransformerMixin):
         """
         own = set(self._get_param_names())
         prefixes = getattr(self, "prefixes_", ())
+        # ``queue_size`` (a parameter) starts with the prefix ``queue``; a
+        # ``module__width`` given at construction is also listed as a
+        # parameter, but it is a component's parameter: skorch sets it.
         misread = [key for key in params if key in own and key not in prefixes
-                   and any(key.startswith(p) for p in prefixes)]
+                   and any(key.startswith(p) and not key.startswith(p + "__")
+                           for p in prefixes)]
         plain = {key: params.pop(key) for key in misread}
         if plain:
             BaseEstimator.set_params(self, **plain)

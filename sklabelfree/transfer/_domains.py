@@ -14,7 +14,13 @@ target rows in one ``fit(X, y, sample_domain=None)``:
 import numpy as np
 
 from .. import UNLABELED
-from ..utils.validation import check_partially_labeled, labeled_mask
+from ..utils.validation import (
+    _is_missing,
+    as_label_array,
+    check_partially_labeled,
+    check_string_minus_one,
+    labeled_mask,
+)
 
 __all__ = ["check_domains"]
 
@@ -112,17 +118,21 @@ def check_domains(n_samples, y=None, sample_domain=None, *, require_labels=True,
                 "negative ids for target rows)."
             )
         if not require_labels:
-            # Transformers: only the -1 marks matter, but NaN is still an error.
-            y_checked = np.array(y, copy=True)
+            # Transformers: only the -1 marks matter (any other target, even a
+            # continuous one, passes through), but a missing value is still an
+            # error, and a list's integer -1 next to strings marks a target row.
+            y_checked = np.array(as_label_array(y), copy=True)
             if y_checked.ndim != 1:
                 raise ValueError(
                     f"{who}y must be 1-D, of shape ({n_samples},), with -1 on the target "
                     f"rows; got shape {y_checked.shape}. To pass another target (e.g. "
                     "a multi-output one) through, give the domains as sample_domain.")
-            if y_checked.dtype.kind == "f" and np.isnan(y_checked).any():
+            if (y_checked.dtype.kind == "f" and np.isnan(y_checked).any()) or (
+                    y_checked.dtype.kind == "O" and any(_is_missing(v) for v in y_checked)):
                 raise ValueError(
-                    f"{who}y contains NaN. Mark the target (unlabeled) rows with -1 "
-                    "(sklabelfree.UNLABELED), not NaN.")
+                    f"{who}y contains None or NaN. Mark the target (unlabeled) rows "
+                    "with -1 (sklabelfree.UNLABELED), not a missing value.")
+            check_string_minus_one(y_checked, who)
             labeled = labeled_mask(y_checked)
         else:
             y_checked, labeled, classes = check_partially_labeled(
