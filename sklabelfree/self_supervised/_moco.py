@@ -130,7 +130,7 @@ class MoCoEncoder(BaseSelfSupervisedEncoder):
     uses the batch's statistics and the default trunk's dropout is on. With
     the dropout off in the key encoder only, the encoders benchmark gave
     0.935 / 0.915 / 0.883 on seeds 0 / 1 / 2 (mean 0.911, against 0.926 with
-    it), so the key encoder keeps it.
+    it, on the same machine), so the key encoder keeps it.
 
     With ``batch_negatives=True`` (the default) the other keys of the batch
     are negatives beside the queue's. On one device the keys of a batch
