@@ -207,6 +207,23 @@ def test_termination_conditions():
     assert clf.n_iter_ == 0 and clf.termination_condition_ == "all_labeled"
 
 
+def test_a_small_k_does_not_stop_on_a_class_without_candidates():
+    # k=1 with ten classes: each round's one row goes to a random class. When
+    # the views predict no pool row of that class, the row goes to a class
+    # with candidates instead of ending the fit ('no_change' means that no
+    # row of the pool qualified).
+    rng = np.random.RandomState(0)
+    classes = np.arange(300) % 10
+    X = rng.randn(300, 4) + 6 * classes[:, None]
+    y = np.full(300, -1)
+    y[:10] = classes[:10]
+    clf = CoTrainingClassifier(LogisticRegression(), k=1, max_iter=30,
+                               random_state=2).fit(X, y)
+    assert clf.n_iter_ == 30 and clf.termination_condition_ == "max_iter"
+    # Two views, one row each per round (fewer when both pick the same row).
+    assert 30 <= int((clf.labeled_iter_ > 0).sum()) <= 60
+
+
 def test_reproducible_with_random_state():
     X, y, _ = _blobs(n=150, seed=4)
     a = CoTrainingClassifier(k=3, pool_size=20, max_iter=5, random_state=7).fit(X, y)

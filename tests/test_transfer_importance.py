@@ -383,6 +383,28 @@ def test_source_only_contract_checks(check):
     check(SourceOnlyClassifier(LogisticRegression()))
 
 
+@pytest.mark.parametrize("Est", [SourceOnlyClassifier, ImportanceWeightingClassifier])
+def test_sample_domain_keeps_the_label_type(Est):
+    # With sample_domain, -1 is written into the target rows' labels: a bool
+    # array stored True there (every target row became a labeled source row),
+    # a uint8 one overflowed, booleans came back as 0 / 1, and a list's
+    # integer -1 next to strings became the string '-1'.
+    X, y, Xt, _ = _digit_domains()
+    sd = np.where(y == -1, -1, 1)
+    binary = np.where(y == -1, 0, y) % 2 == 1           # target rows: arbitrary
+    ref = Est().fit(X, np.where(y == -1, -1, binary.astype(int)))
+    clf = Est().fit(X, binary, sample_domain=sd)
+    assert clf.classes_.dtype == bool and clf.predict(Xt[:3]).dtype == bool
+    np.testing.assert_allclose(clf.predict_proba(Xt), ref.predict_proba(Xt))
+    small = Est().fit(X, np.where(y == -1, 0, y).astype(np.uint8), sample_domain=sd)
+    np.testing.assert_array_equal(small.classes_, np.unique(y[y != -1]))
+    names = np.array(["even", "odd"])
+    y_list = [-1 if (v != -1 and i % 7 == 0) else names[max(v, 0) % 2]
+              for i, v in enumerate(y)]                   # a few unlabeled source rows
+    listed = Est().fit(X, y_list, sample_domain=sd)
+    np.testing.assert_array_equal(listed.classes_, names)
+
+
 def test_source_only_fits_on_the_labeled_source_rows():
     X, y, Xt, yt = _digit_domains()
     a = SourceOnlyClassifier().fit(X, y)

@@ -28,6 +28,30 @@ def _never(self):
     return False
 
 
+def _move_unusable_quota(quotas, class_order, has_candidates):
+    """Give the quota of classes with no qualifying pool row to classes that have one.
+
+    With ``k`` smaller than the number of classes a round's quota goes to
+    some classes only; if none of those has a row that qualifies (a class the
+    views never predict), the round would pick nothing and stop the fit while
+    other classes still have candidates. The quota then moves, one row at a
+    time, to the classes with candidates, in the round's random class order;
+    the total stays ``k``.
+    """
+    quotas = quotas.copy()
+    spare = int(quotas[~has_candidates].sum())
+    quotas[~has_candidates] = 0
+    receivers = [c for c in class_order if has_candidates[c]]
+    while spare and receivers:
+        # Classes that got nothing first, then round-robin.
+        for c in sorted(receivers, key=lambda c: quotas[c] > 0):
+            if not spare:
+                break
+            quotas[c] += 1
+            spare -= 1
+    return quotas
+
+
 class CoTrainingClassifier(BaseSemiSupervisedMetaEstimator):
     """Co-training: two classifiers, each on its own view of the columns, label rows for each other.
 
@@ -472,7 +496,7 @@ class CoTrainingClassifier(BaseSemiSupervisedMetaEstimator):
             class_order = rng.permutation(n_classes)
             quotas = np.empty(n_classes, dtype=int)
             quotas[class_order] = class_quotas(self.k, prior[class_order])
-            picked = {}  # position in pool -> (class code, confidence)
+            views = []
             for proba in probas:
                 conf = proba.max(axis=1)
                 pred = proba.argmax(axis=1)
@@ -481,12 +505,23 @@ class CoTrainingClassifier(BaseSemiSupervisedMetaEstimator):
                     allowed &= conf >= self.threshold
                 if combined is not None:
                     allowed &= pred == combined
+                views.append((conf, pred, allowed))
+            has_candidates = np.isin(
+                np.arange(n_classes),
+                np.concatenate([pred[allowed] for _, pred, allowed in views]))
+            if not (has_candidates & (quotas > 0)).any():
+                # The round's quota went to classes with no qualifying row
+                # (with k below the number of classes): give it to those
+                # with one rather than stop while they still have candidates.
+                quotas = _move_unusable_quota(quotas, class_order, has_candidates)
+            picked = {}  # position in pool -> (class code, confidence)
+            for conf, pred, allowed in views:
                 selected = np.concatenate([
                     select_confident(conf, pred, n_classes, n_select=quotas[c],
                                      candidates=allowed & (pred == c),
                                      order_key=tie_key[pool])
                     for c in np.flatnonzero(quotas)
-                ])
+                ] or [np.empty(0, dtype=np.intp)])
                 for j in selected:
                     new = (pred[j], conf[j])
                     if j in picked and picked[j][0] != pred[j]:

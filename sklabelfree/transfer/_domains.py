@@ -63,6 +63,36 @@ def check_sample_domain(sample_domain, n_samples, estimator_name=None):
     return sd
 
 
+def unlabel_target_rows(y, target):
+    """``y`` with the integer ``-1`` on the ``target`` rows; the other labels kept as they are.
+
+    With ``sample_domain`` the target rows' labels are ignored. Writing ``-1``
+    into ``y`` must not change the others: a boolean array would store
+    ``True`` (and count the target rows as labeled), an unsigned one cannot
+    hold -1, and a string array would store the string ``'-1'``. Booleans and
+    strings go to an object array (the integer -1 beside them, as
+    :func:`~sklabelfree.utils.validation.as_label_array` keeps it in a
+    list); unsigned integers to int64.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+    target : ndarray of bool of shape (n_samples,)
+
+    Returns
+    -------
+    y : ndarray
+        A new array.
+    """
+    y = np.array(as_label_array(y), copy=True)
+    if y.dtype.kind == "u":
+        y = y.astype(np.int64)
+    elif y.dtype.kind in "bUS":
+        y = y.astype(object)
+    y[target] = UNLABELED
+    return y
+
+
 def check_domains(n_samples, y=None, sample_domain=None, *, require_labels=True,
                   estimator_name=None):
     """Validate the target and the domains of a domain adaptation fit.
@@ -146,14 +176,8 @@ def check_domains(n_samples, y=None, sample_domain=None, *, require_labels=True,
                 f"{who}no source rows: every sample_domain id is negative (target). "
                 "Give the source rows positive ids.")
         if y is not None:
-            y_checked = np.array(y, copy=True)
-            if y_checked.dtype.kind in "US":
-                y_checked = y_checked.astype(object)
-            y_masked = y_checked.copy()
-            if y_masked.dtype.kind == "b":
-                y_masked = y_masked.astype(int)
             # Target labels are ignored (NaN there included).
-            y_masked[~source] = UNLABELED
+            y_masked = unlabel_target_rows(y, ~source)
             if require_labels:
                 y_source, _, classes = check_partially_labeled(
                     y_masked, warn_all_labeled=False, estimator_name=estimator_name)

@@ -6,7 +6,8 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 
 from ..base import BaseSemiSupervisedMetaEstimator
-from ._domains import check_sample_domain
+from ..utils.validation import as_label_array, labels_as_classes_dtype
+from ._domains import check_sample_domain, unlabel_target_rows
 
 __all__ = ["SourceOnlyClassifier"]
 
@@ -101,17 +102,16 @@ class SourceOnlyClassifier(BaseSemiSupervisedMetaEstimator):
         self : SourceOnlyClassifier
         """
         if sample_domain is not None and y is not None:
-            y = np.array(y, copy=True)
-            if y.dtype.kind in "US":
-                y = y.astype(object)
+            y = as_label_array(y)
             sd = check_sample_domain(sample_domain, y.shape[0], type(self).__name__)
-            y[sd < 0] = -1
+            y = unlabel_target_rows(y, sd < 0)
         X, y, labeled, classes = self._validate_fit_input(X, y)
         routed = self._route_fit_params(X, fit_params)
         self.estimator_ = clone(self._get_param_estimator())
         rows = np.flatnonzero(labeled)
         self.classes_ = classes
-        self._fit_on_rows(self.estimator_, X, y[rows], rows, routed)
+        self._fit_on_rows(self.estimator_, X, labels_as_classes_dtype(y[rows], classes),
+                          rows, routed)
         return self
 
     def get_metadata_routing(self):
