@@ -700,6 +700,19 @@ def test_stream_row_is_taught_as_given(iris_partial):
                                learner.predict_proba(X[:5]))
 
 
+def test_a_stream_row_of_a_list_pool(iris_partial):
+    # A pool given as a list of rows: one row (a list) lacks the batch axis,
+    # as a 1-D array row does; a list pool of texts keeps its strings.
+    X, y, y_partial = iris_partial
+    learner = ActiveLearner(LogisticRegression(max_iter=300), random_state=0)
+    learner.fit(X.tolist(), y_partial)
+    assert learner.should_query(X[70].tolist(), threshold=0.0)
+    learner.teach(X[70].tolist(), [y[70]])
+    assert len(learner.X_) == 151 and learner.y_[-1] == y[70]
+    learner.teach(X[71:73].tolist(), y[71:73])            # a batch stays a batch
+    assert len(learner.X_) == 153
+
+
 def test_epsilon_greedy_scores_are_those_of_the_base(iris_partial):
     X, _, y_partial = iris_partial
     base = DensityWeightedSampling(base="margin")

@@ -781,6 +781,16 @@ def test_maml_module_with_too_few_logits_and_warm_start_on_other_classes(digits)
         net.fit(X_base, y_base)
 
 
+@pytest.mark.parametrize("Clf", [PrototypeClassifier, FineTunedHeadClassifier])
+def test_images_as_nested_lists_are_flattened_like_arrays(Clf):
+    # With no encoder the images are flattened; nested lists of images were
+    # refused ("dim <= 2 is required") while the same ndarray worked.
+    X, y = load_digits_images()
+    X, y = X[:60], y[:60]
+    np.testing.assert_array_equal(Clf().fit(X.tolist(), y).predict(X[:10].tolist()),
+                                  Clf().fit(X, y).predict(X[:10]))
+
+
 def test_maml_classifier_refit_on_images_drops_n_features_in():
     # A refit on images must not keep the feature count of a fit on rows.
     rng = np.random.RandomState(0)

@@ -120,6 +120,19 @@ def test_check_net_input_copies_read_only_arrays():
     assert check_net_input(X) is X          # a writable float32 array is not copied
 
 
+def test_nets_take_float32_views_with_negative_strides():
+    # X[::-1] of a float32 array: the cast to float32 copies nothing, and
+    # torch refuses negative strides (fit blamed the module's input size).
+    X, y = load_digits_images(as_images=False)
+    X, y = np.ascontiguousarray(X[:200], dtype=np.float32), y[:200]
+    out = check_net_input(X[::-1])
+    assert all(s > 0 for s in out.strides) and np.array_equal(out, X[::-1])
+    kw = dict(max_epochs=1, module__width=8, random_state=0)
+    flipped = SupervisedNetClassifier(**kw).fit(X[::-1], y[::-1])
+    ref = SupervisedNetClassifier(**kw).fit(X[::-1].copy(), y[::-1])
+    np.testing.assert_array_equal(flipped.predict(X[::-1]), ref.predict(X[::-1].copy()))
+
+
 def test_float32_dataframe_fits_without_torch_warning():
     # Torch warns once per process, so the fit runs in a fresh interpreter.
     code = (

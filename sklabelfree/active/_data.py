@@ -85,6 +85,15 @@ def as_batch(x, like):
             return x.to_frame().T.infer_objects()
         x = x.to_numpy()
     if isinstance(like, list):
+        # A list pool: texts (a row is a string, handled above) or rows as
+        # lists. A row with one axis fewer than the pool's rows lacks its
+        # batch axis.
+        try:
+            if like and not isinstance(like[0], (str, bytes)) and (
+                    np.ndim(x) == np.ndim(like[0])):
+                return [x]
+        except ValueError:  # ragged rows: numpy cannot tell their depth
+            pass
         return x
     ndim = getattr(like, "ndim", None)
     if ndim is None and hasattr(like, "shape"):

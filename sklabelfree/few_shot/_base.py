@@ -125,8 +125,10 @@ class BaseFewShotClassifier(ClassifierMixin, BaseEstimator):
     def _raw_features(self, X, reset):
         """``X`` as a 2-D float array (images flattened) when there is no encoder."""
         X_arr = X
-        if hasattr(X, "ndim") and getattr(X, "ndim", 2) > 2:
-            X_arr = np.asarray(X).reshape(X.shape[0], -1)
+        if isinstance(X, (list, tuple)):
+            X_arr = np.asarray(X)  # nested lists of images are images too
+        if getattr(X_arr, "ndim", 2) > 2:
+            X_arr = np.asarray(X_arr).reshape(X_arr.shape[0], -1)
         return validate_data(self, X_arr, reset=reset, dtype=[np.float64, np.float32])
 
     def _check_score_labels(self, y):

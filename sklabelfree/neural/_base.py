@@ -87,10 +87,11 @@ def check_net_input(X, *, expected_shape=None, name="X", owner="the net"):
             raise TypeError(
                 f"{name} has dtype {X.dtype} that cannot be cast to float32: {exc}"
             ) from exc
-        if not X.flags.writeable:
+        if not X.flags.writeable or any(stride < 0 for stride in X.strides):
             # A DataFrame under pandas' copy-on-write, or a read-only memmap:
             # torch wraps arrays without copying and warns it cannot protect
-            # a read-only one, so the net gets its own copy.
+            # a read-only one; a view with negative strides (X[::-1],
+            # np.flip) it refuses. The net gets its own copy.
             X = X.copy()
         finite = bool(np.isfinite(X).all())
         if not finite and original is not X and original.dtype.kind in "fiu":
