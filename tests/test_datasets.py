@@ -99,3 +99,25 @@ def test_digits_benchmark_split_bad_input(kwargs, error, match):
 def test_make_partially_labeled_needs_a_full_target():
     with pytest.raises(ValueError, match="already contains -1"):
         make_partially_labeled([0, 1, -1, -1, 0, 1], 3, random_state=0)
+
+
+def test_bad_inputs_of_the_small_helpers_get_clear_errors():
+    from sklabelfree.datasets import colorize_digits, image_half_views, make_partially_labeled
+
+    with pytest.raises(ValueError, match="None or NaN"):
+        make_partially_labeled(np.array(["a", None] * 5, dtype=object), 2)
+    with pytest.raises(ValueError, match="string '-1'"):
+        make_partially_labeled(np.array(["a", "-1"] * 5), 2)
+    with pytest.raises(TypeError, match="per_class must be True or False"):
+        make_partially_labeled(np.array([0, 1] * 5), 2, per_class="no")
+    images = np.zeros((2, 8, 8))
+    images[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="no NaN"):
+        colorize_digits(images, [0, 1])
+    with pytest.raises(ValueError, match="integer labels"):
+        colorize_digits(np.zeros((2, 8, 8)), [0.5, 9.9])
+    with pytest.raises(ValueError, match="integer labels"):
+        colorize_digits(np.zeros((2, 8, 8)), ["a", "b"])
+    for shape in [(0, 8), (-3, 8), (8.0, 8.0), (1, 8, 8)]:
+        with pytest.raises(ValueError, match="image_shape must be a pair of positive ints"):
+            image_half_views(shape)

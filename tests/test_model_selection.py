@@ -124,3 +124,30 @@ def test_all_estimators_filters():
     assert "SimCLREncoder" not in names and "CORAL" not in names
     assert all_estimators("regressor") == [
         (n, c) for n, c in all_estimators() if getattr(c, "_estimator_type", None) == "regressor"]
+
+
+def test_object_targets_of_numbers_and_a_float_minus_one():
+    # make_partially_labeled gives an object array of booleans and -1 for a
+    # boolean y, and pandas an object Series of floats: the splitters and the
+    # labeled scorer read them as check_partially_labeled does (scikit-learn
+    # calls an object array of numbers 'unknown'), and -1.0 is unlabeled.
+    from sklabelfree.utils import labeled_mask
+
+    y_bool = np.array([True, False] * 6 + [-1] * 4, dtype=object)
+    folds = list(SemiSupervisedStratifiedKFold(3).split(None, y_bool))
+    assert len(folds) == 3 and all((y_bool[test] != -1).all() for _, test in folds)
+    y_float = np.array([0.0, 1.0] * 4 + [-1.0, -1.0], dtype=object)
+    np.testing.assert_array_equal(labeled_mask(y_float), [True] * 8 + [False] * 2)
+    tested = np.concatenate([test for _, test in SemiSupervisedKFold(2).split(None, y_float)])
+    assert sorted(tested.tolist()) == list(range(8))
+    X = np.arange(len(y_bool), dtype=float).reshape(-1, 1)
+    clf = LogisticRegression().fit(X[:12], y_bool[:12].astype(bool))
+    assert 0 <= make_labeled_scorer("accuracy")(clf, X, y_bool) <= 1
+
+
+def test_splitters_refuse_a_2d_target():
+    y = np.array([[0, 1], [1, -1], [0, 0], [1, 1], [-1, -1]])
+    with pytest.raises(ValueError, match=r"needs a 1-D y .* shape \(5, 2\)"):
+        list(SemiSupervisedKFold(2).split(None, y))
+    # A column vector is one label per row.
+    assert len(list(SemiSupervisedKFold(2).split(None, y[:, :1]))) == 2

@@ -75,12 +75,17 @@ def test_string_labels_in_object_array():
     assert y_out.dtype == object and labeled.all()
 
 
-def test_labeled_mask_object_only_integer_minus_one():
-    y = np.array(["-1", -1, "a", -1.0], dtype=object)
-    # The string "-1" is a label; the float -1.0 in an object array is a number
-    # label; only the integer -1 marks unlabeled rows.
-    np.testing.assert_array_equal(labeled_mask(y), [True, False, True, True])
+def test_labeled_mask_object_only_numeric_minus_one():
+    y = np.array(["-1", -1, "a", -1.0, True], dtype=object)
+    # The string "-1" is not the marker (check_partially_labeled refuses it);
+    # a number equal to -1 is, the float -1.0 of an object array included, as
+    # in a float array and as check_partially_labeled reads it; a boolean is
+    # a label.
+    np.testing.assert_array_equal(labeled_mask(y), [True, False, True, False, True])
     np.testing.assert_array_equal(labeled_mask(np.array([-1.0, 2.0])), [False, True])
+    numbers = np.array([0.0, 1.0, -1.0], dtype=object)
+    np.testing.assert_array_equal(labeled_mask(numbers),
+                                  check_partially_labeled(numbers)[1])
 
 
 def test_column_vector_is_raveled_with_warning():

@@ -62,11 +62,17 @@ def colorize_digits(X, y, random_state=None):
     if X.ndim != 4 or X.shape[1] != 1:
         raise ValueError(f"X must be grayscale images (n, 1, h, w) or (n, h, w), got "
                          f"shape {X.shape}.")
-    if X.size and (X.min() < 0 or X.max() > 1):
-        raise ValueError("X must have values in [0, 1] (the ink of each pixel).")
+    if X.size and (np.isnan(X).any() or X.min() < 0 or X.max() > 1):
+        raise ValueError("X must have values in [0, 1] (the ink of each pixel), "
+                         "with no NaN.")
     y = np.asarray(y)
     if y.shape != (X.shape[0],):
         raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}.")
+    if y.size and not (y.dtype.kind in "iu" or (
+            y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0))):
+        raise ValueError(
+            f"y must hold the digits' integer labels (their hue), got dtype {y.dtype}"
+            + (" with non-integer values." if y.dtype.kind == "f" else "."))
     # torch does the colour conversion; imported here so that the data sets do not
     # import it.
     import torch

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state, column_or_1d
 
 from .. import UNLABELED
-from ..utils.validation import labeled_mask
+from ..utils.validation import _is_missing, check_string_minus_one, labeled_mask
 
 
 def make_partially_labeled(y, n_labeled, per_class=True, random_state=None):
@@ -51,8 +51,13 @@ def make_partially_labeled(y, n_labeled, per_class=True, random_state=None):
         raise ValueError(
             f"n_labeled={n_labeled} is larger than the number of rows ({y.shape[0]})."
         )
-    if y.dtype.kind == "f" and np.isnan(y).any():
-        raise ValueError("y contains NaN; make_partially_labeled needs a full target.")
+    if (y.dtype.kind == "f" and np.isnan(y).any()) or (
+            y.dtype.kind == "O" and any(_is_missing(v) for v in y)):
+        raise ValueError(
+            "y contains None or NaN; make_partially_labeled needs a full target.")
+    check_string_minus_one(y, "make_partially_labeled: ")
+    if not isinstance(per_class, (bool, np.bool_)):
+        raise TypeError(f"per_class must be True or False, got {per_class!r}.")
     if not labeled_mask(y).all():
         raise ValueError(
             "y already contains -1 (unlabeled rows); make_partially_labeled needs a "

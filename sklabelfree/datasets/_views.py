@@ -1,5 +1,7 @@
 """Column views of flattened images, for co-training."""
 
+from numbers import Integral
+
 import numpy as np
 
 
@@ -30,7 +32,13 @@ def image_half_views(image_shape=(8, 8), axis="width"):
     >>> left.tolist(), right.tolist()
     ([0, 1, 4, 5], [2, 3, 6, 7])
     """
-    h, w = image_shape
+    shape = tuple(image_shape) if hasattr(image_shape, "__len__") else (image_shape,)
+    if len(shape) != 2 or not all(
+            isinstance(v, Integral) and not isinstance(v, bool) and v > 0 for v in shape):
+        raise ValueError(
+            f"image_shape must be a pair of positive ints (height, width), got "
+            f"{image_shape!r}.")
+    h, w = (int(v) for v in shape)
     if axis not in ("width", "height"):
         raise ValueError(f"axis must be 'width' or 'height', got {axis!r}.")
     size = w if axis == "width" else h

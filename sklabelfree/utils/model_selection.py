@@ -15,7 +15,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import _num_samples
 
-from .validation import as_label_array, labeled_mask
+from .validation import _labeled_entries, as_label_array, labeled_mask
 
 __all__ = [
     "SemiSupervisedKFold",
@@ -84,6 +84,11 @@ class _BaseSemiSupervisedSplit(BaseCrossValidator):
                 "unlabeled ones (-1)."
             )
         y = as_label_array(y)
+        if y.ndim != 1 and not (y.ndim == 2 and y.shape[1] == 1):
+            raise ValueError(
+                f"{type(self).__name__} needs a 1-D y (one label per row, -1 for "
+                f"unlabeled rows); got shape {y.shape}.")
+        y = y.reshape(-1)
         if X is not None and _num_samples(X) != y.shape[0]:
             raise ValueError(
                 f"X has {_num_samples(X)} rows but y has {y.shape[0]}."
@@ -97,7 +102,7 @@ class _BaseSemiSupervisedSplit(BaseCrossValidator):
                 f"{labeled.shape[0]} rows are labeled."
             )
         splitter = self._labeled_splitter()
-        y_l = y[labeled]
+        y_l = _labeled_entries(y[labeled])
         for train_l, test_l in splitter.split(np.zeros((labeled.shape[0], 1)), y_l):
             train = np.sort(np.concatenate([labeled[train_l], unlabeled]))
             yield train, labeled[test_l]
@@ -156,8 +161,10 @@ class SemiSupervisedStratifiedKFold(_BaseSemiSupervisedSplit):
     Parameters
     ----------
     n_splits : int, default=5
-        Number of folds, at least 2; each class needs at least this many
-        labeled rows.
+        Number of folds, at least 2. A class with fewer labeled rows than
+        this is missing from some test folds; scikit-learn's
+        ``StratifiedKFold`` then warns (and refuses when every class has
+        too few).
     shuffle : bool, default=False
         Shuffle each class's labeled rows before splitting.
     random_state : int, RandomState instance or None, default=None
@@ -206,7 +213,8 @@ class _LabeledScorer:
                 else v)
             for k, v in kwargs.items()
         }
-        return self.scorer(estimator, _safe_indexing(X, idx), y[idx], **kwargs)
+        return self.scorer(estimator, _safe_indexing(X, idx), _labeled_entries(y[idx]),
+                           **kwargs)
 
     def get_metadata_routing(self):
         """The wrapped scorer's requests: routed metadata reaches it, sliced."""

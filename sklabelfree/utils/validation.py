@@ -37,10 +37,14 @@ class AllLabeledWarning(UserWarning):
 
 
 def _is_unlabeled_scalar(value):
-    """Whether one entry of an object-dtype target is the marker ``-1``."""
+    """Whether one entry of an object-dtype target is the marker ``-1``.
+
+    Any number equal to -1 but a boolean (a float ``-1.0`` of an object
+    Series included), as :func:`check_partially_labeled` reads it.
+    """
     return (
-        isinstance(value, numbers.Integral)
-        and not isinstance(value, bool)
+        isinstance(value, numbers.Real)
+        and not isinstance(value, (bool, np.bool_))
         and value == UNLABELED
     )
 
@@ -140,6 +144,19 @@ def labels_as_classes_dtype(y_labeled, classes):
     classes = np.asarray(classes)
     if y_labeled.dtype == object and classes.dtype != object:
         return y_labeled.astype(classes.dtype)
+    return y_labeled
+
+
+def _labeled_entries(y_labeled):
+    """Labeled entries of an object target of numbers or booleans as a numeric array.
+
+    scikit-learn reads an object array of numbers as the target type
+    'unknown'; strings stay objects.
+    """
+    y_labeled = np.asarray(y_labeled)
+    if y_labeled.dtype == object and y_labeled.size and not any(
+            isinstance(v, (str, bytes)) for v in y_labeled.ravel()):
+        return np.asarray(y_labeled.tolist())
     return y_labeled
 
 
