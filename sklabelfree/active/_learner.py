@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..base import BaseSemiSupervisedMetaEstimator, is_semi_supervised
 from ..utils.validation import (
+    _labeled_entries,
     as_label_array,
     check_partially_labeled,
     check_string_minus_one,
@@ -253,15 +254,9 @@ class ActiveLearner(BaseSemiSupervisedMetaEstimator):
             # In the order the labels arrived (``label_order_``), as modAL
             # appends each answer to its training set.
             rows = self.label_order_
-            y_rows = self.y_[rows]
-            if y_rows.dtype == object and all(
-                    isinstance(v, numbers.Integral) for v in y_rows):
-                # Python / numpy integers as int64, booleans as bool (a bool
-                # is an Integral too: it must stay a bool, as the classes of
-                # the other estimators do).
-                booleans = all(isinstance(v, (bool, np.bool_)) for v in y_rows)
-                y_rows = y_rows.astype(bool if booleans else np.int64)
-            estimator.fit(take_rows(self.X_, rows), y_rows)
+            # An object target of numbers or booleans reaches the estimator
+            # as a numeric / boolean array.
+            estimator.fit(take_rows(self.X_, rows), _labeled_entries(self.y_[rows]))
         self.estimator_ = estimator
         self.classes_ = estimator.classes_
         self.query_strategy_.update(self)

@@ -14,7 +14,7 @@ from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, _routi
 from sklearn.utils.validation import has_fit_parameter, validate_data
 
 from ..base import BaseSemiSupervisedMetaEstimator
-from ..utils.validation import labeled_mask, labels_as_classes_dtype
+from ..utils.validation import _labeled_entries, labeled_mask
 from ._domains import check_domains
 
 __all__ = ["ImportanceWeightingClassifier"]
@@ -583,17 +583,15 @@ class ImportanceWeightingClassifier(BaseSemiSupervisedMetaEstimator):
         self.estimator_ = clone(base)
         if mode == "sample_weight":
             self.resample_indices_ = None
-            self._fit_on_rows(self.estimator_, X_est,
-                              labels_as_classes_dtype(y_source[train], classes), train,
-                              routed, weights=w_train)
+            self._fit_on_rows(self.estimator_, X_est, _labeled_entries(y_source[train]),
+                              train, routed, weights=w_train)
         else:
             if not np.any(w_train > 0):
                 w_train = np.ones_like(w_train)
             rows = _class_preserving_resample(train, y_source[train], w_train, rng)
             self.resample_indices_ = rows
-            self._fit_on_rows(self.estimator_, X_est,
-                              labels_as_classes_dtype(y_source[rows], classes), rows,
-                              routed)
+            self._fit_on_rows(self.estimator_, X_est, _labeled_entries(y_source[rows]),
+                              rows, routed)
         return self
 
     def _route_fit_params(self, X, params):

@@ -6,7 +6,7 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 
 from ..base import BaseSemiSupervisedMetaEstimator
-from ..utils.validation import as_label_array, labels_as_classes_dtype
+from ..utils.validation import _labeled_entries, as_label_array
 from ._domains import check_sample_domain, unlabel_target_rows
 
 __all__ = ["SourceOnlyClassifier"]
@@ -110,7 +110,7 @@ class SourceOnlyClassifier(BaseSemiSupervisedMetaEstimator):
         self.estimator_ = clone(self._get_param_estimator())
         rows = np.flatnonzero(labeled)
         self.classes_ = classes
-        self._fit_on_rows(self.estimator_, X, labels_as_classes_dtype(y[rows], classes),
+        self._fit_on_rows(self.estimator_, X, _labeled_entries(y[rows]),
                           rows, routed)
         return self
 

@@ -113,45 +113,15 @@ def check_string_minus_one(y, who=""):
         )
 
 
-def labels_as_classes_dtype(y_labeled, classes):
-    """Labeled entries of a target in the dtype of its ``classes``.
-
-    An object target of booleans (or integers) beside the integer ``-1``
-    has ``classes`` of dtype bool (or int) from :func:`check_partially_labeled`;
-    its labeled entries are still objects, which scikit-learn's classifiers
-    refuse ("Unknown label type"). They are given to a wrapped estimator in
-    the dtype of ``classes``; other targets are returned as they are.
-
-    Parameters
-    ----------
-    y_labeled : ndarray
-        Entries of the target with no ``-1``.
-    classes : ndarray
-
-    Returns
-    -------
-    y_labeled : ndarray
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklabelfree.utils.validation import labels_as_classes_dtype
-    >>> labels_as_classes_dtype(np.array([True, False], dtype=object),
-    ...                         np.array([False, True]))
-    array([ True, False])
-    """
-    y_labeled = np.asarray(y_labeled)
-    classes = np.asarray(classes)
-    if y_labeled.dtype == object and classes.dtype != object:
-        return y_labeled.astype(classes.dtype)
-    return y_labeled
-
-
 def _labeled_entries(y_labeled):
     """Labeled entries of an object target of numbers or booleans as a numeric array.
 
-    scikit-learn reads an object array of numbers as the target type
-    'unknown'; strings stay objects.
+    An object target of booleans (or integers) beside the integer ``-1`` (what
+    :func:`~sklabelfree.datasets.make_partially_labeled` returns for a boolean
+    y, or a pandas object Series) has bool (int) classes, but its labeled
+    entries are still objects, which scikit-learn reads as the target type
+    'unknown' and refuses. They are given to estimators, splitters and
+    scorers as a bool (int, float) array; strings stay objects.
     """
     y_labeled = np.asarray(y_labeled)
     if y_labeled.dtype == object and y_labeled.size and not any(
